@@ -1,0 +1,489 @@
+//! Container commands: run, exec, ps, logs, stop, start, rm, inspect.
+
+use super::{Format, open_lab};
+use crate::container::{self, RunSpec};
+use crate::error::{EXIT_REFUSED, Error, Result};
+use crate::lab::{ContainerStatus, Lab};
+use crate::step::{Executor, Mode};
+use clap::Args;
+use std::time::Duration;
+
+/// `run` flags (Docker's).
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run in the background and print the container ID.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Keep STDIN open.
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY (dockernet shares your terminal with the container).
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Remove the container when it exits.
+    #[arg(long)]
+    pub rm: bool,
+    /// Assign a name to the container.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Container host name.
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Connect a container to a network: bridge (default).
+    #[arg(long = "network", visible_alias = "net", default_value = "bridge")]
+    pub network: String,
+    /// Set environment variables.
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// Publish a container's port(s) to the host (coming with port publishing).
+    #[arg(short = 'p', long = "publish")]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports (coming with port publishing).
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port (coming with port publishing).
+    #[arg(long)]
+    pub expose: Vec<String>,
+    /// Add link to another container (coming with --link support).
+    #[arg(long)]
+    pub link: Vec<String>,
+    /// IPv4 address (user-defined networks only).
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Network-scoped alias (user-defined networks only).
+    #[arg(long = "network-alias")]
+    pub network_alias: Vec<String>,
+    /// Custom DNS servers.
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip).
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    /// Container MAC address.
+    #[arg(long = "mac-address")]
+    pub mac_address: Option<String>,
+    /// IMAGE [COMMAND] [ARG...]: a built-in image (busybox, httpd, redis, tomcat) and
+    /// optionally a command; or `-- COMMAND [ARG...]` to run a host command.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "IMAGE [COMMAND]"
+    )]
+    pub args: Vec<String>,
+}
+
+impl RunArgs {
+    /// Split the positional words into (image, command) the way Docker reads them;
+    /// `dashdash` says whether the user wrote `--` (then a non-image word starts a
+    /// host command instead of naming an unknown image).
+    pub fn image_and_command(&self, dashdash: bool) -> (Option<String>, Vec<String>) {
+        let mut words = self.args.clone();
+        if words.first().is_some_and(|w| w == "--") {
+            words.remove(0);
+        }
+        match words.first() {
+            Some(first) if crate::image::find_image(first).is_some() || !dashdash => {
+                let image = words.remove(0);
+                if words.first().is_some_and(|w| w == "--") {
+                    words.remove(0);
+                }
+                (Some(image), words)
+            }
+            _ => (None, words),
+        }
+    }
+}
+
+/// `exec` flags.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Keep STDIN open.
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY (dockernet shares your terminal).
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Set environment variables.
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// Container name or ID.
+    pub container: String,
+    /// Command and arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// `ps` flags.
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show all containers (default shows just running).
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Only display container IDs.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Don't truncate output.
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `logs` flags.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Follow log output.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Container name or ID.
+    pub container: String,
+}
+
+/// `stop` flags.
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container.
+    #[arg(short = 't', long = "time", default_value_t = 10)]
+    pub time: u64,
+    /// Containers.
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+/// One or more containers.
+#[derive(Debug, Args)]
+pub struct NamesArgs {
+    /// Containers.
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+/// `rm` flags.
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Force the removal of a running container (uses SIGKILL).
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Containers.
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+fn not_yet(flag: &str, feature: &str) -> Error {
+    Error::with_code(
+        format!("{flag} is not supported yet in dockernet (it comes with {feature})"),
+        EXIT_REFUSED,
+    )
+}
+
+/// `run`
+pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
+    if !a.publish.is_empty() || a.publish_all || !a.expose.is_empty() {
+        return Err(not_yet("-p/-P/--expose", "port publishing"));
+    }
+    if !a.link.is_empty() {
+        return Err(not_yet("--link", "legacy links"));
+    }
+    if a.ip.is_some() {
+        return Err(Error::with_code(
+            "Error response from daemon: user specified IP address is supported on user defined networks only",
+            EXIT_REFUSED,
+        ));
+    }
+    if !a.network_alias.is_empty() {
+        return Err(Error::with_code(
+            "Error response from daemon: network-scoped alias is supported only for containers in user defined networks",
+            EXIT_REFUSED,
+        ));
+    }
+    if !a.dns.is_empty() || !a.add_host.is_empty() || a.mac_address.is_some() {
+        return Err(not_yet("--dns/--add-host/--mac-address", "network modes"));
+    }
+    let dashdash = std::env::args().any(|w| w == "--");
+    let (image, cmd) = a.image_and_command(dashdash);
+    let spec = RunSpec {
+        name: a.name,
+        hostname: a.hostname,
+        image,
+        cmd,
+        network: a.network,
+        env: a.env,
+        detach: a.detach,
+        interactive: a.interactive,
+        tty: a.tty,
+        auto_remove: a.rm,
+    };
+    let mut exec = Executor::new(mode);
+    let (lock, mut st) = open_lab(lab, &mut exec).await?;
+    let id = container::create_record(lab, &mut st, &spec)?;
+    let spawned = match container::start(lab, &mut st, &mut exec, &id).await {
+        Ok(s) => s,
+        Err(e) => {
+            st.containers.remove(&id);
+            let _ = std::fs::remove_dir_all(lab.container_dir(&id));
+            if !exec.dry_run() {
+                lab.save(&st)?;
+            }
+            exec.close().await;
+            return Err(e);
+        }
+    };
+    drop(lock);
+    let Some(mut spawned) = spawned else {
+        exec.close().await;
+        return Ok(0);
+    };
+    if spec.detach {
+        println!("{id}");
+        exec.close().await;
+        return Ok(0);
+    }
+    // Foreground: the container shares our terminal; wait for it, then tidy up.
+    // SAFETY: ignoring terminal signals while the container owns the terminal.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+        libc::signal(libc::SIGQUIT, libc::SIG_IGN);
+    }
+    let status = spawned
+        .child
+        .wait()
+        .ok()
+        .and_then(|s| s.code())
+        .unwrap_or(1);
+    let _lock = lab.lock()?;
+    if let Some(mut st) = lab.load()? {
+        container::reconcile(lab, &mut st, &mut exec).await?;
+    }
+    exec.close().await;
+    Ok(status)
+}
+
+/// `exec`
+pub async fn exec(lab: &Lab, mode: Mode, a: ExecArgs) -> Result<i32> {
+    let mut ex = Executor::new(mode);
+    let (lock, st) = open_lab(lab, &mut ex).await?;
+    ex.close().await;
+    let c = st.find(&a.container)?;
+    if c.status != ContainerStatus::Running {
+        return Err(Error::msg(format!(
+            "Error response from daemon: container {} is not running",
+            c.id
+        )));
+    }
+    let Some(init) = c.init else {
+        return Err(Error::msg(
+            "Error response from daemon: container is not running",
+        ));
+    };
+    let mut env = c.env.clone();
+    env.extend(a.env);
+    if a.tty {
+        env.push("TERM=xterm".into());
+    }
+    drop(lock);
+    container::exec_in(init, &env, &a.command, a.interactive)
+}
+
+/// `ps`
+pub async fn ps(lab: &Lab, mode: Mode, a: PsArgs) -> Result<i32> {
+    let mut ex = Executor::new(mode);
+    let (_lock, st) = open_lab(lab, &mut ex).await?;
+    ex.close().await;
+    let now = crate::util::now_unix();
+    let mut list: Vec<_> = st
+        .containers
+        .values()
+        .filter(|c| a.all || c.status == ContainerStatus::Running)
+        .collect();
+    // Newest first, like Docker.
+    list.sort_by(|x, y| y.created.total_cmp(&x.created));
+    let ago = |t: f64| (now - t).max(0.0) as u64;
+    let id = |c: &crate::lab::ContainerRecord| {
+        if a.no_trunc {
+            c.id.clone()
+        } else {
+            c.id[..12].to_string()
+        }
+    };
+    if a.quiet {
+        for c in &list {
+            println!("{}", id(c));
+        }
+        return Ok(0);
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            let status = match c.status {
+                ContainerStatus::Running => {
+                    crate::docker::status_up(ago(c.started.unwrap_or(c.created)))
+                }
+                ContainerStatus::Exited => crate::docker::status_exited(
+                    c.exit_code.unwrap_or(0),
+                    ago(c.finished.unwrap_or(now)),
+                ),
+                ContainerStatus::Creating => crate::docker::status_created().to_string(),
+            };
+            vec![
+                id(c),
+                c.image.clone().unwrap_or_else(|| "(host)".into()),
+                crate::docker::ps_command(&c.cmd, !a.no_trunc),
+                crate::docker::created_ago(ago(c.created)),
+                status,
+                String::new(),
+                c.name.clone(),
+            ]
+        })
+        .collect();
+    if a.format == Format::Json {
+        for (c, r) in list.iter().zip(&rows) {
+            let v = serde_json::json!({
+                "Command": r[2], "CreatedAt": crate::view::docker_inspect::rfc3339(c.created), "ID": r[0],
+                "Image": r[1], "Labels": "", "LocalVolumes": "0", "Mounts": "", "Names": c.name,
+                "Networks": c.endpoints.iter().map(|e| e.network.clone()).collect::<Vec<_>>().join(","),
+                "Ports": r[5], "RunningFor": r[3].trim_end_matches(" ago"), "Size": "0B",
+                "State": crate::view::docker_inspect::state_word(c), "Status": r[4]
+            });
+            println!("{v}");
+        }
+        return Ok(0);
+    }
+    print!(
+        "{}",
+        crate::docker::render_table(
+            &[
+                "CONTAINER ID",
+                "IMAGE",
+                "COMMAND",
+                "CREATED",
+                "STATUS",
+                "PORTS",
+                "NAMES"
+            ],
+            &rows
+        )
+    );
+    Ok(0)
+}
+
+/// `logs`
+pub async fn logs(lab: &Lab, mode: Mode, a: LogsArgs) -> Result<i32> {
+    let mut ex = Executor::new(mode);
+    let (lock, st) = open_lab(lab, &mut ex).await?;
+    ex.close().await;
+    let c = st.find(&a.container)?.clone();
+    drop(lock);
+    let path = lab.container_dir(&c.id).join("log");
+    if !c.detached {
+        return Err(Error::msg(format!(
+            "{} ran in the foreground: its output went to the terminal, there is no log",
+            c.name
+        )));
+    }
+    let mut file = std::fs::File::open(&path)
+        .map_err(|e| Error::from(e).context(format!("opening {}", path.display())))?;
+    let mut out = std::io::stdout();
+    loop {
+        std::io::copy(&mut file, &mut out)?;
+        if !a.follow || !c.shim.is_some_and(|p| p.alive()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    std::io::copy(&mut file, &mut out)?;
+    Ok(0)
+}
+
+/// `stop`
+pub async fn stop(lab: &Lab, mode: Mode, a: StopArgs) -> Result<i32> {
+    for_each(lab, mode, &a.containers, |lab, st, ex, id| {
+        Box::pin(container::stop(
+            lab,
+            st,
+            ex,
+            id,
+            Duration::from_secs(a.time),
+        ))
+    })
+    .await
+}
+
+/// `start`
+pub async fn start(lab: &Lab, mode: Mode, a: NamesArgs) -> Result<i32> {
+    for_each(lab, mode, &a.containers, |lab, st, ex, id| {
+        Box::pin(async move {
+            let c = st.containers.get_mut(id).expect("found");
+            if c.status == ContainerStatus::Running {
+                return Ok(());
+            }
+            c.detached = true;
+            container::start(lab, st, ex, id).await.map(drop)
+        })
+    })
+    .await
+}
+
+/// `rm`
+pub async fn rm(lab: &Lab, mode: Mode, a: RmArgs) -> Result<i32> {
+    for_each(lab, mode, &a.containers, |lab, st, ex, id| {
+        Box::pin(container::remove(lab, st, ex, id, a.force))
+    })
+    .await
+}
+
+/// Apply an action to several containers, printing each name as given on success and
+/// each error on stderr (exit status 1 if any failed), as Docker does.
+async fn for_each<F>(lab: &Lab, mode: Mode, names: &[String], f: F) -> Result<i32>
+where
+    F: for<'b> Fn(
+        &'b Lab,
+        &'b mut crate::lab::LabState,
+        &'b mut Executor,
+        &'b str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + 'b>>,
+{
+    let mut ex = Executor::new(mode);
+    let (_lock, mut st) = open_lab(lab, &mut ex).await?;
+    let mut failed = false;
+    for name in names {
+        let id = match st.find(name) {
+            Ok(c) => c.id.clone(),
+            Err(e) => {
+                eprintln!("dockernet: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        match f(lab, &mut st, &mut ex, &id).await {
+            Ok(()) => println!("{name}"),
+            Err(e) => {
+                eprintln!("dockernet: {e}");
+                failed = true;
+            }
+        }
+    }
+    ex.close().await;
+    Ok(if failed { 1 } else { 0 })
+}
+
+/// `inspect`
+pub async fn inspect(lab: &Lab, mode: Mode, a: NamesArgs) -> Result<i32> {
+    let mut ex = Executor::new(mode);
+    let (_lock, st) = open_lab(lab, &mut ex).await?;
+    ex.close().await;
+    let mut values = Vec::new();
+    let mut failed = false;
+    for name in &a.containers {
+        match st.find(name) {
+            Ok(c) => values.push(crate::view::docker_inspect::container_json(lab, c)),
+            Err(e) => {
+                eprintln!("dockernet: Error: No such object: {name}");
+                let _ = e;
+                failed = true;
+            }
+        }
+    }
+    println!("{}", crate::view::docker_inspect::to_docker_json(&values));
+    Ok(if failed { 1 } else { 0 })
+}

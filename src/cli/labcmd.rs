@@ -1,0 +1,167 @@
+//! `lab up|down|status`, `host`, `world`.
+
+use super::{Format, LabCommand, require_root};
+use crate::error::{Context, Error, Result};
+use crate::lab::{Lab, LabUpOptions};
+use crate::step::{Executor, Mode};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+
+/// `lab ...`
+pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
+    match c {
+        LabCommand::Up { userland_proxy } => {
+            require_root()?;
+            let mut ex = Executor::new(mode);
+            let _lock = lab.lock()?;
+            let existed = lab.load()?.is_some();
+            let opts = LabUpOptions { userland_proxy };
+            let st = crate::lab::ensure_up(lab, &mut ex, &opts).await;
+            ex.close().await;
+            let st = st?;
+            if existed && st.userland_proxy != userland_proxy {
+                return Err(Error::msg(format!(
+                    "lab {} already runs with --userland-proxy={}; run `dockernet lab down` first to change it",
+                    lab.name, st.userland_proxy
+                )));
+            }
+            if mode != Mode::DryRun {
+                println!(
+                    "lab {} is up: host {} (eth0 198.51.100.2, docker0 172.17.0.1), world {}",
+                    lab.name,
+                    lab.host_ns(),
+                    lab.world_ns()
+                );
+            }
+            Ok(0)
+        }
+        LabCommand::Down => {
+            require_root()?;
+            let mut ex = Executor::new(mode);
+            let existed = crate::lab::lab_down(lab, &mut ex).await;
+            ex.close().await;
+            if existed? {
+                if mode != Mode::DryRun {
+                    println!("lab {} removed", lab.name);
+                }
+            } else {
+                println!("lab {} does not exist; nothing to remove", lab.name);
+            }
+            Ok(0)
+        }
+        LabCommand::Status { format } => {
+            let r = crate::lab::lab_status(lab)?;
+            if format == Format::Json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&r).map_err(|e| Error::msg(e.to_string()))?
+                );
+            } else {
+                println!("lab:        {}", r.lab);
+                println!("status:     {}", r.status);
+                println!(
+                    "namespaces: {}",
+                    if r.namespaces.is_empty() {
+                        "-".into()
+                    } else {
+                        r.namespaces.join(" ")
+                    }
+                );
+                for (name, state) in &r.containers {
+                    println!("container:  {name} ({state})");
+                }
+                for p in &r.problems {
+                    println!("problem:    {p}");
+                }
+            }
+            Ok(if r.problems.is_empty() { 0 } else { 1 })
+        }
+    }
+}
+
+/// Where `host` / `world` run their command.
+pub enum Place {
+    /// The lab's Docker host.
+    Host,
+    /// The outside world.
+    World,
+}
+
+/// `host [-- CMD]` / `world [-- CMD]`: run a command (default: a shell) in that namespace,
+/// with a private /sys showing its interfaces, like `ip netns exec`.
+pub async fn shell(lab: &Lab, mode: Mode, place: Place, command: Vec<String>) -> Result<i32> {
+    let mut ex = Executor::new(mode);
+    let (lock, _st) = super::open_lab(lab, &mut ex).await?;
+    ex.close().await;
+    drop(lock);
+    if mode == Mode::DryRun {
+        return Ok(0);
+    }
+    let (ns, uts, label) = match place {
+        Place::Host => (lab.host_ns(), Some(lab.host_uts_path()), "host"),
+        Place::World => (lab.world_ns(), None, "world"),
+    };
+    let interactive = command.is_empty();
+    let argv = if interactive {
+        let sh = std::env::var("SHELL")
+            .ok()
+            .filter(|s| std::path::Path::new(s).exists())
+            .unwrap_or_else(|| "/bin/sh".into());
+        vec![sh]
+    } else {
+        command
+    };
+    let net = crate::netns::open(&crate::netns::path(&ns))?;
+    let uts = match uts {
+        Some(p) => Some(crate::netns::open(&p)?),
+        None => None,
+    };
+    let mut cmd = std::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    if interactive {
+        eprintln!("dockernet: a shell in the lab's {label} ({ns}); type `exit` to leave");
+        cmd.env("PS1", format!("[{label}:{}] \\w# ", lab.name));
+        cmd.env("DOCKERNET_PLACE", label);
+    }
+    let (nfd, ufd) = (net.as_raw_fd(), uts.as_ref().map(|u| u.as_raw_fd()));
+    let sys = c"/sys";
+    let sysfs = c"sysfs";
+    let root = c"/";
+    // SAFETY: only syscalls between fork and exec; the CStrs are static.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setns(nfd, libc::CLONE_NEWNET) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if let Some(u) = ufd
+                && libc::setns(u, libc::CLONE_NEWUTS) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            // A private mount namespace with a fresh /sys, so /sys/class/net shows
+            // this namespace's interfaces (what `ip netns exec` does).
+            if libc::unshare(libc::CLONE_NEWNS) == 0 {
+                libc::mount(
+                    std::ptr::null(),
+                    root.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_SLAVE,
+                    std::ptr::null(),
+                );
+                if libc::umount2(sys.as_ptr(), libc::MNT_DETACH) == 0 {
+                    libc::mount(
+                        sysfs.as_ptr(),
+                        sys.as_ptr(),
+                        sysfs.as_ptr(),
+                        0,
+                        std::ptr::null(),
+                    );
+                }
+            }
+            Ok(())
+        });
+    }
+    let status = cmd.status().with_ctx(|| format!("running {}", argv[0]))?;
+    drop(net);
+    Ok(status.code().unwrap_or(1))
+}

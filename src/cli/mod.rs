@@ -1,0 +1,236 @@
+//! The command line: one clap tree for the whole surface (../CLI.md), and dispatch.
+//! Commands that mirror Docker take Docker's names, flags and output formats.
+
+mod containers;
+mod labcmd;
+mod network;
+mod show;
+
+use crate::error::Result;
+use crate::step::Mode;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// dockernet: Docker's Linux networking, rebuilt step by step from real kernel objects.
+#[derive(Debug, Parser)]
+#[command(name = "dockernet", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Which lab to use (each lab is its own set of namespaces).
+    #[arg(long, global = true, env = "DOCKERNET_LAB", default_value = "default")]
+    pub lab: String,
+    /// Print each kernel step as the equivalent command while it runs.
+    #[arg(long, global = true)]
+    pub explain: bool,
+    /// Print the steps and change nothing.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Language of explanations and messages (default from LANG / LC_ALL).
+    #[arg(long, global = true, value_enum)]
+    pub lang: Option<Lang>,
+    /// Plain output without colors (NO_COLOR is honoured too).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Languages of explanations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// English
+    En,
+    /// 中文
+    Zh,
+}
+
+/// Output format of listing commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// Docker's table layout.
+    #[default]
+    Table,
+    /// JSON for machines.
+    Json,
+}
+
+/// Every command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build, inspect or remove the lab.
+    #[command(subcommand)]
+    Lab(LabCommand),
+    /// Run a command (or a shell) on the lab's Docker host.
+    Host(ShellArgs),
+    /// Run a command (or a shell) in the outside world (the LAN and "the internet").
+    World(ShellArgs),
+    /// Create and start a container (docker run).
+    Run(Box<containers::RunArgs>),
+    /// Run a command in a running container (docker exec).
+    Exec(containers::ExecArgs),
+    /// List containers (docker ps).
+    Ps(containers::PsArgs),
+    /// Show a container's output (docker logs).
+    Logs(containers::LogsArgs),
+    /// Stop running containers (docker stop).
+    Stop(containers::StopArgs),
+    /// Start stopped containers (docker start).
+    Start(containers::NamesArgs),
+    /// Remove containers (docker rm).
+    Rm(containers::RmArgs),
+    /// Show a container's low-level information as JSON (docker inspect).
+    Inspect(containers::NamesArgs),
+    /// Manage networks (docker network).
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
+    /// Show live kernel state the way ip, brctl and iptables print it.
+    #[command(subcommand)]
+    Show(show::ShowCommand),
+    /// Print a shell completion script (bash, zsh, fish, ...).
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `lab` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Build the lab (also done by the first command that needs it).
+    Up {
+        /// Docker's --userland-proxy: false switches to hairpin NAT and route_localnet.
+        #[arg(long, default_value = "true", action = clap::ArgAction::Set)]
+        userland_proxy: bool,
+    },
+    /// Remove everything of the lab: namespaces, links, rules, processes, files.
+    Down,
+    /// What exists, what runs, and anything broken or leaked.
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+/// `host` / `world` arguments.
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// The command and its arguments (default: an interactive shell).
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+impl Cli {
+    /// The execution mode chosen by --explain / --dry-run.
+    pub fn mode(&self) -> Mode {
+        if self.dry_run {
+            Mode::DryRun
+        } else if self.explain {
+            Mode::Explain
+        } else {
+            Mode::Quiet
+        }
+    }
+}
+
+/// Run the parsed command; returns the process exit status.
+pub async fn dispatch(cli: Cli) -> Result<i32> {
+    if cli.no_color {
+        crate::ui::disable_color();
+    }
+    let lab = crate::lab::Lab::new(&cli.lab)?;
+    let mode = cli.mode();
+    match cli.command {
+        Command::Lab(c) => labcmd::lab(&lab, mode, c).await,
+        Command::Host(a) => labcmd::shell(&lab, mode, labcmd::Place::Host, a.command).await,
+        Command::World(a) => labcmd::shell(&lab, mode, labcmd::Place::World, a.command).await,
+        Command::Run(a) => containers::run(&lab, mode, *a).await,
+        Command::Exec(a) => containers::exec(&lab, mode, a).await,
+        Command::Ps(a) => containers::ps(&lab, mode, a).await,
+        Command::Logs(a) => containers::logs(&lab, mode, a).await,
+        Command::Stop(a) => containers::stop(&lab, mode, a).await,
+        Command::Start(a) => containers::start(&lab, mode, a).await,
+        Command::Rm(a) => containers::rm(&lab, mode, a).await,
+        Command::Inspect(a) => containers::inspect(&lab, mode, a).await,
+        Command::Network(c) => network::network(&lab, mode, c).await,
+        Command::Show(c) => show::show(&lab, mode, c).await,
+        Command::Completion { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "dockernet", &mut std::io::stdout());
+            Ok(0)
+        }
+    }
+}
+
+/// Take the lab lock and make sure the lab is up (building it if needed).
+pub(crate) async fn open_lab(
+    lab: &crate::lab::Lab,
+    exec: &mut crate::step::Executor,
+) -> Result<(crate::lab::LabLock, crate::lab::LabState)> {
+    require_root()?;
+    let lock = lab.lock()?;
+    let st = crate::lab::ensure_up(lab, exec, &Default::default()).await?;
+    Ok((lock, st))
+}
+
+/// Refuse, with the fix, when not root.
+pub(crate) fn require_root() -> Result<()> {
+    if nix::unistd::geteuid().is_root() {
+        Ok(())
+    } else {
+        Err(crate::error::Error::msg(
+            "dockernet needs root to work with network namespaces: run it with sudo",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_splits_image_command_and_dashdash() {
+        let c = Cli::try_parse_from([
+            "dockernet",
+            "run",
+            "-dit",
+            "--name",
+            "web1",
+            "busybox",
+            "ping",
+            "-c",
+            "1",
+            "x",
+        ])
+        .unwrap();
+        let Command::Run(r) = c.command else { panic!() };
+        assert!(r.detach && r.interactive && r.tty);
+        let (image, cmd) = r.image_and_command(false);
+        assert_eq!(image.as_deref(), Some("busybox"));
+        assert_eq!(cmd, ["ping", "-c", "1", "x"]);
+        let c =
+            Cli::try_parse_from(["dockernet", "run", "--net=bridge", "--", "sleep", "1"]).unwrap();
+        let Command::Run(r) = c.command else { panic!() };
+        assert_eq!(
+            r.image_and_command(true),
+            (None, vec!["sleep".to_string(), "1".to_string()])
+        );
+        let c = Cli::try_parse_from(["dockernet", "run", "busybox", "--", "ls", "-l"]).unwrap();
+        let Command::Run(r) = c.command else { panic!() };
+        assert_eq!(
+            r.image_and_command(true),
+            (
+                Some("busybox".into()),
+                vec!["ls".to_string(), "-l".to_string()]
+            )
+        );
+        let c = Cli::try_parse_from(["dockernet", "run", "nginx"]).unwrap();
+        let Command::Run(r) = c.command else { panic!() };
+        assert_eq!(r.image_and_command(false).0.as_deref(), Some("nginx"));
+    }
+}

@@ -1,0 +1,146 @@
+//! `show`: live kernel state of a lab namespace, laid out like `ip`, `brctl` and
+//! `iptables`, with veth peers named by their owner.
+
+use super::open_lab;
+use crate::error::{Error, Result};
+use crate::lab::{Lab, LabState};
+use crate::link::Netlink;
+use crate::step::{Executor, Mode};
+use clap::{Args, Subcommand};
+
+/// `show` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ShowCommand {
+    /// Links, like `ip link` (veths as vethX@ifN, with the peer's owner).
+    Links(OnArgs),
+    /// Addresses, like `ip addr`.
+    Addr(OnArgs),
+    /// Routes, like `ip route`.
+    Routes(OnArgs),
+    /// Bridges and their ports, like `brctl show`.
+    Bridges(OnArgs),
+    /// iptables rules with counters, like `iptables -vnL`.
+    Rules(RulesArgs),
+}
+
+/// Where to look.
+#[derive(Debug, Args)]
+pub struct OnArgs {
+    /// `host` (default), `world`, or a container name or ID.
+    #[arg(long, default_value = "host")]
+    pub on: String,
+    /// Print exactly what the real tool prints (no peer annotations).
+    #[arg(long)]
+    pub raw: bool,
+}
+
+/// `show rules` options.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// `host` (default), `world`, or a container name or ID.
+    #[arg(long, default_value = "host")]
+    pub on: String,
+    /// Only this table (`filter`, `nat`, ...).
+    #[arg(long)]
+    pub table: Option<String>,
+}
+
+/// Resolve `--on` to a namespace name.
+fn namespace(lab: &Lab, st: &LabState, on: &str) -> Result<String> {
+    match on {
+        "host" => Ok(lab.host_ns()),
+        "world" => Ok(lab.world_ns()),
+        other => {
+            let c = st.find(other)?;
+            if c.status != crate::lab::ContainerStatus::Running {
+                return Err(Error::msg(format!(
+                    "container {} is not running: it has no network namespace now",
+                    c.name
+                )));
+            }
+            Ok(c.netns.clone())
+        }
+    }
+}
+
+/// Who owns the far end of a veth, in lab words.
+fn peer_owner(lab: &Lab, st: &LabState, ns: &str, link: &str) -> Option<String> {
+    if ns == lab.host_ns() {
+        if link == "eth0" {
+            return Some("world (lan-host on lan0)".into());
+        }
+        return st
+            .containers
+            .values()
+            .find(|c| c.endpoints.iter().any(|e| e.veth == link))
+            .map(|c| format!("container {} (eth0)", c.name));
+    }
+    if ns == lab.world_ns() {
+        return (link == "lan-host").then(|| "host (eth0)".to_string());
+    }
+    st.containers
+        .values()
+        .find(|c| c.netns == ns)
+        .and_then(|c| c.endpoints.iter().find(|e| e.ifname == link))
+        .map(|e| format!("host ({} on {})", e.veth, e.bridge))
+}
+
+/// `show ...`
+pub async fn show(lab: &Lab, mode: Mode, c: ShowCommand) -> Result<i32> {
+    let mut ex = Executor::new(mode);
+    let (_lock, st) = open_lab(lab, &mut ex).await?;
+    ex.close().await;
+    let text = match c {
+        ShowCommand::Rules(a) => {
+            let ns = namespace(lab, &st, &a.on)?;
+            let saved = crate::firewall::save(&crate::netns::path(&ns))?;
+            let tables = crate::view::parse_iptables_save(&saved).map_err(Error::msg)?;
+            if let Some(t) = &a.table
+                && !tables.iter().any(|x| &x.name == t)
+            {
+                return Err(Error::msg(format!(
+                    "table {t} has no rules in {ns} (tables: filter, nat, mangle, raw)"
+                )));
+            }
+            crate::view::render_all_vnl(&tables, a.table.as_deref())
+        }
+        ShowCommand::Links(a) => ip_view(lab, &st, IpView::Links, &a).await?,
+        ShowCommand::Addr(a) => ip_view(lab, &st, IpView::Addr, &a).await?,
+        ShowCommand::Routes(a) => ip_view(lab, &st, IpView::Routes, &a).await?,
+        ShowCommand::Bridges(a) => ip_view(lab, &st, IpView::Bridges, &a).await?,
+    };
+    print!("{text}");
+    Ok(0)
+}
+
+/// The four netlink-backed views.
+enum IpView {
+    Links,
+    Addr,
+    Routes,
+    Bridges,
+}
+
+async fn ip_view(lab: &Lab, st: &LabState, view: IpView, a: &OnArgs) -> Result<String> {
+    let ns = namespace(lab, st, &a.on)?;
+    let nl = Netlink::open(&crate::netns::path(&ns))?;
+    let text = async {
+        Ok::<String, Error>(match view {
+            IpView::Links => {
+                let mut links = nl.links().await?;
+                for l in &mut links {
+                    if l.kind.as_deref() == Some("veth") {
+                        l.peer_owner = peer_owner(lab, st, &ns, &l.name);
+                    }
+                }
+                crate::view::render_links_annotated(&links, !a.raw)
+            }
+            IpView::Addr => crate::view::render_addrs(&nl.links_with_addresses().await?),
+            IpView::Routes => crate::view::render_routes(&nl.routes().await?),
+            IpView::Bridges => crate::view::render_bridges(&nl.bridges().await?),
+        })
+    }
+    .await;
+    nl.close().await;
+    text
+}

@@ -1,0 +1,292 @@
+//! The container's first processes. dockernet re-executes itself as `docker-init`
+//! (argv[0]), already inside the container's network namespace and in fresh PID, mount,
+//! UTS and IPC namespaces (set up by the parent between fork and exec):
+//!
+//! * the **shim** (this process, still in the root PID namespace) forks the init, tells
+//!   the CLI the init's PID, waits for it and records its exit code;
+//! * the **init** is PID 1 of the new PID namespace: it mounts a fresh /proc, binds the
+//!   container's /etc/hosts, /etc/hostname and /etc/resolv.conf, sets the hostname,
+//!   starts the command as PID 2, reaps zombies and forwards signals, like tini.
+//!
+//! This code runs before any async runtime exists, so the process is single-threaded
+//! and may fork freely.
+
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::sys::signal::{SigSet, Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, fork};
+use std::ffi::CString;
+use std::io::Write;
+use std::os::fd::{FromRawFd, RawFd};
+
+/// Environment variable naming the init config file.
+pub const CONFIG_ENV: &str = "DOCKERNET_INIT_CONFIG";
+/// Environment variable naming the sync pipe's file descriptor.
+pub const SYNC_FD_ENV: &str = "DOCKERNET_SYNC_FD";
+
+/// What the init needs to know, written by the CLI as JSON next to the container's files.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct InitConfig {
+    /// Hostname to set (None: keep the UTS namespace's, e.g. when sharing one).
+    pub hostname: Option<String>,
+    /// The command.
+    pub argv: Vec<String>,
+    /// Its environment, `K=V`.
+    pub env: Vec<String>,
+    /// Files to bind-mount: (source on the host, target inside).
+    pub binds: Vec<(String, String)>,
+    /// Mount a fresh /proc (new PID namespace) and /sys (new network namespace).
+    pub fresh_proc_sys: bool,
+    /// Forward SIGINT/SIGQUIT too. False when the container shares the CLI's terminal,
+    /// which already delivers them to the command.
+    pub forward_terminal_signals: bool,
+    /// Start the command in its own session (detached containers).
+    pub new_session: bool,
+    /// Where the shim records the exit code.
+    pub exit_code_file: String,
+}
+
+fn forwarded_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    for s in [
+        Signal::SIGCHLD,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGHUP,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGWINCH,
+        Signal::SIGCONT,
+    ] {
+        set.add(s);
+    }
+    set
+}
+
+fn sync_write(fd: RawFd, text: &str) {
+    // SAFETY: fd is our end of the sync pipe; ManuallyDrop keeps it open.
+    let mut f = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
+    let _ = f.write_all(text.as_bytes());
+}
+
+fn exit_code(status: WaitStatus) -> Option<i32> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(code),
+        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
+        _ => None,
+    }
+}
+
+/// Entry point of `docker-init` (the shim). Returns the process exit status.
+pub fn shim_main() -> i32 {
+    let config: InitConfig = match std::env::var(CONFIG_ENV)
+        .ok()
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+    {
+        Some(c) => c,
+        None => {
+            eprintln!("docker-init: this program is started by dockernet, not by hand");
+            return 2;
+        }
+    };
+    let sync_fd: RawFd = std::env::var(SYNC_FD_ENV)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(-1);
+    let signals = forwarded_signals();
+    // Block before forking so that no signal is lost before the wait loops start.
+    let _ = signals.thread_block();
+    // SAFETY: single-threaded here (no runtime has been started).
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => init_main(&config, sync_fd, &signals),
+        Ok(ForkResult::Parent { child }) => {
+            sync_write(sync_fd, &format!("init {}\n", child.as_raw()));
+            let _ = nix::unistd::close(sync_fd);
+            let code = wait_forwarding(child, &signals, true, false);
+            let _ = std::fs::write(&config.exit_code_file, format!("{code}\n"));
+            code
+        }
+        Err(e) => {
+            sync_write(
+                sync_fd,
+                &format!("error starting the container's init: {e}\n"),
+            );
+            1
+        }
+    }
+}
+
+/// Wait for `child`, forwarding signals to it. As PID 1 (`reap_all`), also reap every
+/// orphan that the kernel re-parents to us.
+fn wait_forwarding(child: Pid, signals: &SigSet, forward_terminal: bool, reap_all: bool) -> i32 {
+    loop {
+        let Ok(sig) = signals.wait() else { continue };
+        if sig == Signal::SIGCHLD {
+            loop {
+                let target = if reap_all { Pid::from_raw(-1) } else { child };
+                match waitpid(target, Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::StillAlive) | Err(_) => break,
+                    Ok(status) => {
+                        if status.pid() == Some(child)
+                            && let Some(code) = exit_code(status)
+                        {
+                            return code;
+                        }
+                    }
+                }
+            }
+        } else if forward_terminal || !matches!(sig, Signal::SIGINT | Signal::SIGQUIT) {
+            let _ = kill(child, sig);
+        }
+    }
+}
+
+fn init_main(config: &InitConfig, sync_fd: RawFd, signals: &SigSet) -> ! {
+    // The CLI must see EOF on the sync pipe once the command has exec'd, so the
+    // command's copy closes on exec and ours is closed after the fork.
+    // SAFETY: fcntl on our own descriptor.
+    unsafe { libc::fcntl(sync_fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    if let Err(msg) = prepare(config) {
+        sync_write(sync_fd, &format!("error {msg}\n"));
+        std::process::exit(1);
+    }
+    // SAFETY: still single-threaded.
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            let msg = exec_command(config, signals);
+            sync_write(sync_fd, &format!("error {msg}\n"));
+            std::process::exit(if msg.contains("not found") { 127 } else { 126 });
+        }
+        Ok(ForkResult::Parent { child }) => {
+            let _ = nix::unistd::close(sync_fd);
+            let code = wait_forwarding(child, signals, config.forward_terminal_signals, true);
+            std::process::exit(code);
+        }
+        Err(e) => {
+            sync_write(sync_fd, &format!("error fork: {e}\n"));
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Mounts and hostname of the container, done by PID 1 in its new mount namespace.
+fn prepare(config: &InitConfig) -> Result<(), String> {
+    // Slave propagation: the container sees the host's unmounts (so removing a netns
+    // really frees it) but nothing mounted here leaks back to the host.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        None::<&str>,
+    )
+    .map_err(|e| format!("making / a slave mount: {e}"))?;
+    if config.fresh_proc_sys {
+        // /proc must be mounted from inside the new PID namespace to show only its
+        // processes; /sys from inside the network namespace to show its interfaces.
+        mount(
+            Some("proc"),
+            "/proc",
+            Some("proc"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            None::<&str>,
+        )
+        .map_err(|e| format!("mounting /proc: {e}"))?;
+        if umount2("/sys", MntFlags::MNT_DETACH).is_ok() {
+            let _ = mount(
+                Some("sysfs"),
+                "/sys",
+                Some("sysfs"),
+                MsFlags::empty(),
+                None::<&str>,
+            );
+        }
+    }
+    for (src, dst) in &config.binds {
+        if std::path::Path::new(dst).exists() {
+            mount(
+                Some(src.as_str()),
+                dst.as_str(),
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .map_err(|e| format!("bind-mounting {dst}: {e}"))?;
+        }
+    }
+    if let Some(h) = &config.hostname {
+        nix::unistd::sethostname(h).map_err(|e| format!("sethostname: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Become the command (only returns an error message).
+fn exec_command(config: &InitConfig, signals: &SigSet) -> String {
+    let _ = signals.thread_unblock();
+    // Rust ignores SIGPIPE at startup and ignored signals survive exec: restore the
+    // default so pipelines inside the container behave normally.
+    // SAFETY: resetting a signal disposition.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    if config.new_session {
+        let _ = nix::unistd::setsid();
+    }
+    let Some(prog) = config.argv.first() else {
+        return "no command specified".into();
+    };
+    let path_var = config
+        .env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(crate::image::install::STANDARD_PATH);
+    let resolved = match resolve(prog, path_var) {
+        Some(p) => p,
+        None => return format!("exec: \"{prog}\": executable file not found in $PATH"),
+    };
+    let to_c = |s: &String| CString::new(s.as_bytes()).unwrap_or_default();
+    let argv: Vec<CString> = config.argv.iter().map(to_c).collect();
+    let env: Vec<CString> = config.env.iter().map(to_c).collect();
+    let Ok(path) = CString::new(resolved.as_bytes()) else {
+        return "bad program path".into();
+    };
+    let _ = std::env::set_current_dir("/");
+    match nix::unistd::execve(&path, &argv, &env) {
+        Err(e) => format!("exec: \"{prog}\": {}", e.desc()),
+        Ok(never) => match never {},
+    }
+}
+
+/// PATH lookup as a shell does it (a name with a slash is used as is).
+fn resolve(prog: &str, path_var: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let is_exec = |p: &std::path::Path| {
+        p.metadata()
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    };
+    if prog.contains('/') {
+        return Some(prog.to_string());
+    }
+    path_var
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| std::path::Path::new(d).join(prog))
+        .find(|p| is_exec(p))
+        .map(|p| p.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_follows_path_order() {
+        assert_eq!(
+            resolve("sh", "/nonexistent:/bin").as_deref(),
+            Some("/bin/sh")
+        );
+        assert_eq!(resolve("/x/y", "").as_deref(), Some("/x/y"));
+        assert_eq!(resolve("no-such-program-xyz", "/bin:/usr/bin"), None);
+    }
+}

@@ -1,0 +1,148 @@
+//! Starting a container's shim from the CLI: namespaces are entered and created between
+//! fork and exec (plain syscalls, safe there), and a pipe tells us when the command has
+//! really started — or why it could not.
+
+use super::init::{CONFIG_ENV, SYNC_FD_ENV};
+use crate::error::{Context, Error, Result};
+use crate::util::ProcRef;
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+/// The file descriptor number the shim finds the sync pipe on.
+const SYNC_FD: i32 = 3;
+
+/// How to start a container's processes.
+pub struct SpawnSpec {
+    /// Network namespace to enter (a /run/netns path, or /proc/PID/ns/net).
+    pub netns: PathBuf,
+    /// UTS namespace to join instead of creating a new one (host / container modes).
+    pub join_uts: Option<PathBuf>,
+    /// The init config written for this container.
+    pub config_path: PathBuf,
+    /// Detached: new session, stdin from /dev/null, output to `log`.
+    pub detached: bool,
+    /// Keep stdin attached (`-i`) when in the foreground.
+    pub interactive: bool,
+    /// Log file for detached containers.
+    pub log: Option<PathBuf>,
+}
+
+/// A started container.
+pub struct Spawned {
+    /// The shim (root PID namespace).
+    pub shim: ProcRef,
+    /// The container's PID 1, as seen from the root PID namespace.
+    pub init: ProcRef,
+    /// The shim's handle, for foreground runs that wait for it.
+    pub child: Child,
+}
+
+/// Start the shim and wait until the command has exec'd (or failed to).
+pub fn spawn(spec: &SpawnSpec) -> Result<Spawned> {
+    let exe = crate::image::self_exe()?;
+    let net = crate::netns::open(&spec.netns)?;
+    let uts = match &spec.join_uts {
+        Some(p) => Some(crate::netns::open(p)?),
+        None => None,
+    };
+    let (read_end, write_end) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx("creating a pipe")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg0("docker-init")
+        .env_clear()
+        .env(CONFIG_ENV, &spec.config_path)
+        .env(SYNC_FD_ENV, SYNC_FD.to_string());
+    if spec.detached {
+        let log = spec
+            .log
+            .as_ref()
+            .ok_or_else(|| Error::msg("detached container without a log"))?;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .ctx("opening the container log")?;
+        cmd.stdin(Stdio::null()).stdout(f.try_clone()?).stderr(f);
+    } else if !spec.interactive {
+        cmd.stdin(Stdio::null());
+    }
+    let detached = spec.detached;
+    let (net_fd, uts_fd, wfd) = (
+        net.as_raw_fd(),
+        uts.as_ref().map(|f| f.as_raw_fd()),
+        write_end.as_raw_fd(),
+    );
+    // SAFETY: only async-signal-safe syscalls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let check = |r: libc::c_int| {
+                if r < 0 {
+                    Err(std::io::Error::last_os_error())
+                } else {
+                    Ok(())
+                }
+            };
+            check(libc::setns(net_fd, libc::CLONE_NEWNET))?;
+            let mut flags = libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWIPC;
+            match uts_fd {
+                Some(fd) => check(libc::setns(fd, libc::CLONE_NEWUTS))?,
+                None => flags |= libc::CLONE_NEWUTS,
+            }
+            check(libc::unshare(flags))?;
+            if detached {
+                check(libc::setsid())?;
+            }
+            // dup2 clears close-on-exec on the copy, so the shim inherits it.
+            check(libc::dup2(wfd, SYNC_FD))?;
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().ctx("starting the container")?;
+    drop(write_end);
+    drop(net);
+    drop(uts);
+    let shim = ProcRef::of(child.id() as i32);
+    let mut text = String::new();
+    // EOF arrives when every copy of the write end is closed: the shim's and the init's
+    // after they forked, the command's when it exec'd.
+    // SAFETY: we own read_end.
+    let mut reader = unsafe {
+        std::fs::File::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(OwnedFd::from(read_end)))
+    };
+    let _ = reader.read_to_string(&mut text);
+    let mut init_pid = None;
+    let mut error = None;
+    for line in text.lines() {
+        if let Some(p) = line.strip_prefix("init ") {
+            init_pid = p.trim().parse::<i32>().ok();
+        } else if let Some(e) = line.strip_prefix("error ") {
+            error = Some(e.to_string());
+        }
+    }
+    let mut child = child;
+    if let Some(e) = error {
+        let status = child.wait().ok().and_then(|s| s.code()).unwrap_or(126);
+        let code = if e.contains("not found") {
+            127
+        } else {
+            status.max(126)
+        };
+        return Err(Error::with_code(
+            format!(
+                "Error response from daemon: failed to create task for container: {e}: unknown"
+            ),
+            code,
+        ));
+    }
+    let (Some(shim), Some(init)) = (shim, init_pid.and_then(ProcRef::of)) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(Error::msg(
+            "the container's init exited at once (see `dockernet logs`)",
+        ));
+    };
+    Ok(Spawned { shim, init, child })
+}

@@ -1,0 +1,25 @@
+//! Pure formatting helpers that reproduce the Docker CLI's (docker/cli) and
+//! daemon's (moby) user-visible text: `docker ps` / `docker network ls` tables,
+//! human durations, random container names, the COMMAND column and port
+//! listings.
+//!
+//! Everything here is side-effect free so it can be unit-tested against
+//! strings captured from a real Docker installation.
+
+pub mod command;
+pub mod duration;
+mod name_words;
+pub mod names;
+pub mod ports;
+pub mod sortorder;
+pub mod table;
+pub mod width;
+
+pub use command::{ellipsis, go_quote, ps_command};
+pub use duration::{
+    created_ago, human_duration, human_duration_secs, status_created, status_exited, status_up,
+};
+pub use names::{get_random_name, random_name, try_random_name, validate_name};
+pub use ports::{PortBinding, join_host_port, port_lines, ps_ports};
+pub use sortorder::{natural_cmp, natural_less};
+pub use table::{render_table, tabwriter};

@@ -1,0 +1,164 @@
+//! The hermetic lab: a *world* namespace ("the LAN and the internet") and a *host*
+//! namespace ("the Docker host") with `docker0`, plus containers. This module names
+//! things, keeps the state file, and builds and removes labs.
+
+mod lifecycle;
+mod state;
+
+pub use lifecycle::{LabUpOptions, ensure_up, lab_down, lab_status};
+pub use state::{ContainerRecord, ContainerStatus, Endpoint, LabState, LabStatus};
+
+use crate::error::{Context, Error, Result};
+use std::fs::File;
+use std::path::PathBuf;
+
+/// Root of all lab state (tmpfs: gone after a reboot, like the namespaces).
+pub const STATE_ROOT: &str = "/run/dockernet";
+/// Prefix of every namespace dockernet creates under /run/netns.
+pub const NETNS_PREFIX: &str = "dn-";
+
+/// Addresses of the lab (TEST-NET ranges and Docker's own).
+pub mod addr {
+    use std::net::Ipv4Addr;
+    /// The world's LAN bridge address.
+    pub const LAN_GATEWAY: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
+    /// The Docker host's eth0.
+    pub const HOST_LAN: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
+    /// "The internet": a web server reachable from the lab host.
+    pub const INTERNET_WEB: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
+    /// docker0's address.
+    pub const DOCKER0: Ipv4Addr = Ipv4Addr::new(172, 17, 0, 1);
+    /// docker0's subnet.
+    pub const DOCKER0_SUBNET: &str = "172.17.0.0/16";
+    /// Hostname of the lab's Docker host.
+    pub const HOST_HOSTNAME: &str = "dockernet-host";
+}
+
+/// A lab, by name: where its files and namespaces live.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    /// Lab name (`default`).
+    pub name: String,
+}
+
+/// An exclusive hold on a lab's state; released when dropped (or when the process dies,
+/// which is what makes crash recovery possible).
+pub struct LabLock {
+    _file: File,
+}
+
+impl Lab {
+    /// A lab by name; names are short and simple because they become part of
+    /// namespace names (`dn-NAME-host`).
+    pub fn new(name: &str) -> Result<Lab> {
+        let ok = !name.is_empty()
+            && name.len() <= 32
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric());
+        if !ok {
+            return Err(Error::with_code(
+                format!(
+                    "invalid lab name {name:?}: use 1-32 letters, digits or '_' (no '-'), e.g. --lab class1"
+                ),
+                2,
+            ));
+        }
+        Ok(Lab {
+            name: name.to_string(),
+        })
+    }
+
+    /// `/run/dockernet/<lab>`
+    pub fn dir(&self) -> PathBuf {
+        PathBuf::from(STATE_ROOT).join(&self.name)
+    }
+
+    /// The state file.
+    pub fn state_path(&self) -> PathBuf {
+        self.dir().join("state.json")
+    }
+
+    /// Per-container files (hosts, hostname, resolv.conf, log).
+    pub fn container_dir(&self, id: &str) -> PathBuf {
+        self.dir().join("containers").join(id)
+    }
+
+    /// Directory of the built-in images' program links.
+    pub fn image_bin(&self, image: &str) -> PathBuf {
+        self.dir().join("images").join(image)
+    }
+
+    /// Where the lab host's UTS namespace is bind-mounted.
+    pub fn host_uts_path(&self) -> PathBuf {
+        self.dir().join("host.uts")
+    }
+
+    /// Prefix of every namespace of this lab.
+    pub fn netns_prefix(&self) -> String {
+        format!("{NETNS_PREFIX}{}-", self.name)
+    }
+
+    /// The world namespace's name.
+    pub fn world_ns(&self) -> String {
+        format!("{}world", self.netns_prefix())
+    }
+
+    /// The Docker host namespace's name.
+    pub fn host_ns(&self) -> String {
+        format!("{}host", self.netns_prefix())
+    }
+
+    /// A container's namespace name.
+    pub fn container_ns(&self, container_name: &str) -> String {
+        format!("{}ctr-{container_name}", self.netns_prefix())
+    }
+
+    /// Take the lab's lock, creating its directory if needed.
+    pub fn lock(&self) -> Result<LabLock> {
+        std::fs::create_dir_all(self.dir())
+            .with_ctx(|| format!("creating {}", self.dir().display()))?;
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir().join("lock"))
+            .ctx("opening the lab lock")?;
+        file.lock().ctx("locking the lab")?;
+        Ok(LabLock { _file: file })
+    }
+
+    /// Load the state, if the lab has been created.
+    pub fn load(&self) -> Result<Option<LabState>> {
+        state::load(&self.state_path())
+    }
+
+    /// Save the state atomically.
+    pub fn save(&self, st: &LabState) -> Result<()> {
+        state::save(&self.state_path(), st)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lab_names_are_validated() {
+        assert!(Lab::new("default").is_ok());
+        assert!(Lab::new("t_c01").is_ok());
+        assert!(Lab::new("a-b").is_err());
+        assert!(Lab::new("").is_err());
+        assert!(Lab::new("../x").is_err());
+    }
+
+    #[test]
+    fn namespace_names_are_prefixed_by_lab() {
+        let l = Lab::new("x1").unwrap();
+        assert_eq!(l.host_ns(), "dn-x1-host");
+        assert_eq!(l.world_ns(), "dn-x1-world");
+        assert_eq!(l.container_ns("web1"), "dn-x1-ctr-web1");
+    }
+}

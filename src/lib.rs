@@ -1,0 +1,17 @@
+//! dockernet as a library: the modules behind the `dockernet` binary, public so that
+//! integration tests and benchmarks can use them. See DESIGN.md for the map.
+
+pub mod cli;
+pub mod container;
+pub mod docker;
+pub mod error;
+pub mod firewall;
+pub mod image;
+pub mod ipam;
+pub mod lab;
+pub mod link;
+pub mod netns;
+pub mod step;
+pub mod ui;
+pub mod util;
+pub mod view;

@@ -1,0 +1,51 @@
+//! dockernet: Docker's Linux networking rebuilt from real kernel objects, one visible
+//! step at a time, in a hermetic lab of namespaces.
+//!
+//! This binary is multi-call: as `docker-init` it is a container's shim and PID 1, as
+//! `httpd-foreground`, `redis-server`, `curl`, ... it is a built-in image's program, and
+//! as `dockernet __enter` it joins a container for `exec`. Those entry points are
+//! recognised before any async runtime starts, while the process is single-threaded
+//! and may fork and join mount namespaces.
+
+use dockernet::{cli, container, image};
+
+use clap::Parser;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let argv0 = args.first().map(String::as_str).unwrap_or("dockernet");
+    let base = argv0.rsplit('/').next().unwrap_or(argv0);
+    if base == "docker-init" {
+        std::process::exit(container::init::shim_main());
+    }
+    if args.get(1).map(String::as_str) == Some("__enter") {
+        std::process::exit(container::enter_main(&args[2..]));
+    }
+    if let Some(code) = image::run_applet(argv0, &args[1..]) {
+        std::process::exit(code);
+    }
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("dockernet: starting the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = match runtime.block_on(cli::dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dockernet: {e}");
+            e.exit_code()
+        }
+    };
+    // Do not wait for stray runtime tasks (netlink connections already closed).
+    drop(runtime);
+    std::process::exit(code);
+}

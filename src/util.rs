@@ -1,0 +1,157 @@
+//! Small helpers shared by several modules: randomness, process identity, atomic files.
+
+use crate::error::{Context, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// `n` random bytes from the kernel (getrandom), for ids and names.
+pub fn random_bytes(n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    let mut filled = 0;
+    while filled < n {
+        // SAFETY: the buffer is valid for n - filled bytes from the offset.
+        let r = unsafe { libc::getrandom(buf[filled..].as_mut_ptr().cast(), n - filled, 0) };
+        if r > 0 {
+            filled += r as usize;
+        }
+    }
+    buf
+}
+
+/// Random lowercase hex of the given length (Docker ids: 64; veth suffixes: 7).
+pub fn random_hex(len: usize) -> String {
+    let bytes = random_bytes(len.div_ceil(2));
+    let mut s: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    s.truncate(len);
+    s
+}
+
+/// A random u64, for name generation.
+pub fn random_u64() -> u64 {
+    let b = random_bytes(8);
+    u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))
+}
+
+/// A process we started, identified by PID *and* start time so that a recycled PID
+/// is never mistaken for ours (we only ever signal processes we started).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProcRef {
+    /// Process id in the root PID namespace.
+    pub pid: i32,
+    /// Field 22 of /proc/PID/stat (clock ticks since boot).
+    pub start_time: u64,
+}
+
+impl ProcRef {
+    /// Identify a live process; `None` if it is already gone.
+    pub fn of(pid: i32) -> Option<ProcRef> {
+        proc_start_time(pid).map(|start_time| ProcRef { pid, start_time })
+    }
+
+    /// True while the very same process still exists (and is not a zombie).
+    pub fn alive(&self) -> bool {
+        match proc_stat(self.pid) {
+            Some((state, start)) => start == self.start_time && state != 'Z' && state != 'X',
+            None => false,
+        }
+    }
+
+    /// Send a signal if (and only if) it is still our process.
+    pub fn signal(&self, sig: i32) -> bool {
+        if !self.alive() {
+            return false;
+        }
+        // SAFETY: plain syscall with a checked PID.
+        unsafe { libc::kill(self.pid, sig) == 0 }
+    }
+
+    /// Wait (polling) until the process is gone, up to `timeout`. Returns true if gone.
+    pub fn wait_gone(&self, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if !self.alive() {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+}
+
+fn proc_stat(pid: i32) -> Option<(char, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces and parentheses; fields after the
+    // last ')' are well-formed.
+    let rest = &text[text.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let state = fields.first()?.chars().next()?;
+    let start = fields.get(19)?.parse().ok()?;
+    Some((state, start))
+}
+
+/// Start time (field 22 of /proc/PID/stat) of a process, if it exists.
+pub fn proc_start_time(pid: i32) -> Option<u64> {
+    proc_stat(pid).map(|(_, s)| s)
+}
+
+/// Write a file atomically: write a temporary sibling, then rename over the target.
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp).with_ctx(|| format!("writing {}", tmp.display()))?;
+    f.write_all(data)
+        .with_ctx(|| format!("writing {}", tmp.display()))?;
+    drop(f);
+    std::fs::rename(&tmp, path).with_ctx(|| format!("renaming onto {}", path.display()))
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_unix() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Find an executable on PATH.
+pub fn which(program: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")
+        .unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|d| d.join(program))
+        .find(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            p.metadata()
+                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_has_requested_length() {
+        assert_eq!(random_hex(64).len(), 64);
+        assert_eq!(random_hex(7).len(), 7);
+        assert!(random_hex(7).chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(random_hex(64), random_hex(64));
+    }
+
+    #[test]
+    fn own_process_is_alive_and_identified() {
+        let me = ProcRef::of(std::process::id() as i32).unwrap();
+        assert!(me.alive());
+        let fake = ProcRef {
+            pid: me.pid,
+            start_time: me.start_time + 1,
+        };
+        assert!(
+            !fake.alive(),
+            "a different start time is a different process"
+        );
+    }
+}

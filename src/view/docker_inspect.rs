@@ -1,0 +1,159 @@
+//! `docker inspect` for containers: Docker's JSON shape (field order of the ≤27 API),
+//! indented with four spaces like the Docker CLI.
+
+use crate::lab::{ContainerRecord, ContainerStatus, Lab};
+use serde_json::{Value, json};
+
+/// RFC 3339 UTC time with nanoseconds, as Docker prints `Created`/`StartedAt`.
+pub fn rfc3339(unix: f64) -> String {
+    if unix <= 0.0 {
+        return "0001-01-01T00:00:00Z".into();
+    }
+    let secs = unix.floor() as i64;
+    let nanos = ((unix - unix.floor()) * 1e9) as u64;
+    let t = crate::image::clock::Utc::from_unix_millis(secs * 1000);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second, nanos
+    )
+}
+
+/// Docker's `State.Status` word for a record.
+pub fn state_word(c: &ContainerRecord) -> &'static str {
+    match c.status {
+        ContainerStatus::Creating => "created",
+        ContainerStatus::Running => "running",
+        ContainerStatus::Exited => "exited",
+    }
+}
+
+/// The inspect object of one container.
+pub fn container_json(lab: &Lab, c: &ContainerRecord) -> Value {
+    let dir = lab.container_dir(&c.id);
+    let path = |f: &str| dir.join(f).display().to_string();
+    let ep = c.endpoints.first();
+    let running = c.status == ContainerStatus::Running;
+    let exposed: serde_json::Map<String, Value> =
+        c.exposed.iter().map(|p| (p.clone(), json!({}))).collect();
+    let networks: serde_json::Map<String, Value> = c
+        .endpoints
+        .iter()
+        .map(|e| {
+            (
+                e.network.clone(),
+                json!({
+                    "IPAMConfig": null,
+                    "Links": null,
+                    "Aliases": null,
+                    "MacAddress": e.mac,
+                    "NetworkID": e.network_id,
+                    "EndpointID": e.endpoint_id,
+                    "Gateway": e.gateway.to_string(),
+                    "IPAddress": e.ip.to_string(),
+                    "IPPrefixLen": e.prefix_len,
+                    "IPv6Gateway": "",
+                    "GlobalIPv6Address": "",
+                    "GlobalIPv6PrefixLen": 0,
+                    "DriverOpts": null,
+                    "DNSNames": null
+                }),
+            )
+        })
+        .collect();
+    let s = |v: Option<String>| v.unwrap_or_default();
+    json!({
+        "Id": c.id,
+        "Created": rfc3339(c.created),
+        "Path": c.cmd.first().cloned().unwrap_or_default(),
+        "Args": c.cmd.iter().skip(1).collect::<Vec<_>>(),
+        "State": {
+            "Status": state_word(c),
+            "Running": running,
+            "Paused": false,
+            "Restarting": false,
+            "OOMKilled": false,
+            "Dead": false,
+            "Pid": if running { c.init.map(|p| p.pid).unwrap_or(0) } else { 0 },
+            "ExitCode": c.exit_code.unwrap_or(0),
+            "Error": "",
+            "StartedAt": rfc3339(c.started.unwrap_or(0.0)),
+            "FinishedAt": rfc3339(c.finished.unwrap_or(0.0))
+        },
+        "Image": c.image.clone().unwrap_or_default(),
+        "ResolvConfPath": path("resolv.conf"),
+        "HostnamePath": path("hostname"),
+        "HostsPath": path("hosts"),
+        "LogPath": path("log"),
+        "Name": format!("/{}", c.name),
+        "RestartCount": 0,
+        "Driver": "dockernet",
+        "Platform": "linux",
+        "HostConfig": {
+            "NetworkMode": c.network_mode,
+            "PortBindings": {},
+            "AutoRemove": c.auto_remove,
+            "Links": null,
+            "PublishAllPorts": false
+        },
+        "Config": {
+            "Hostname": c.hostname,
+            "Domainname": "",
+            "User": "",
+            "AttachStdin": c.interactive && !c.detached,
+            "AttachStdout": !c.detached,
+            "AttachStderr": !c.detached,
+            "ExposedPorts": if exposed.is_empty() { Value::Null } else { Value::Object(exposed) },
+            "Tty": c.tty,
+            "OpenStdin": c.interactive,
+            "Env": c.env,
+            "Cmd": c.cmd,
+            "Image": c.image.clone().unwrap_or_default()
+        },
+        "NetworkSettings": {
+            "Bridge": "",
+            "SandboxID": c.id.chars().rev().collect::<String>(),
+            "SandboxKey": if running { crate::netns::path(&c.netns).display().to_string() } else { String::new() },
+            "Ports": {},
+            "HairpinMode": false,
+            "LinkLocalIPv6Address": "",
+            "LinkLocalIPv6PrefixLen": 0,
+            "SecondaryIPAddresses": null,
+            "SecondaryIPv6Addresses": null,
+            "EndpointID": s(ep.map(|e| e.endpoint_id.clone())),
+            "Gateway": s(ep.map(|e| e.gateway.to_string())),
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "IPAddress": s(ep.map(|e| e.ip.to_string())),
+            "IPPrefixLen": ep.map(|e| e.prefix_len).unwrap_or(0),
+            "IPv6Gateway": "",
+            "MacAddress": s(ep.map(|e| e.mac.clone())),
+            "Networks": networks
+        }
+    })
+}
+
+/// Serialize like the Docker CLI: a JSON array indented with four spaces.
+pub fn to_docker_json(values: &[Value]) -> String {
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    serde::Serialize::serialize(&values, &mut ser).expect("JSON values serialize");
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_has_nanoseconds() {
+        assert_eq!(rfc3339(0.0), "0001-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_325_471.5), "2026-11-22T05:31:11.500000000Z");
+    }
+
+    #[test]
+    fn docker_json_uses_four_spaces() {
+        let s = to_docker_json(&[json!({"Id": "x"})]);
+        assert_eq!(s, "[\n    {\n        \"Id\": \"x\"\n    }\n]");
+    }
+}
