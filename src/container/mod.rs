@@ -278,7 +278,9 @@ pub async fn start(
         lab.save(st)?;
     }
     let config = write_files(lab, &rec)?;
+    let t0 = std::time::Instant::now();
     exec.run_all(&steps).await?;
+    let network_time = t0.elapsed();
     let argv = rec
         .cmd
         .iter()
@@ -294,14 +296,24 @@ pub async fn start(
     }
     let _ = config;
     let dir = lab.container_dir(id);
-    let spawned = spawn::spawn(&spawn::SpawnSpec {
-        netns: crate::netns::path(&rec.netns),
-        join_uts: None,
-        config_path: dir.join("config.json"),
-        detached: rec.detached,
-        interactive: rec.interactive,
-        log: Some(dir.join("log")),
-    });
+    let spawned = spawn::spawn(
+        &spawn::SpawnSpec {
+            netns: crate::netns::path(&rec.netns),
+            join_uts: None,
+            config_path: dir.join("config.json"),
+            detached: rec.detached,
+            interactive: rec.interactive,
+            log: Some(dir.join("log")),
+        },
+        &rec.cmd,
+    );
+    if std::env::var_os("DOCKERNET_TIMINGS").is_some() {
+        eprintln!(
+            "dockernet-timing network_ms={:.3} spawn_ms={:.3}",
+            network_time.as_secs_f64() * 1e3,
+            (t0.elapsed() - network_time).as_secs_f64() * 1e3
+        );
+    }
     let spawned = match spawned {
         Ok(s) => s,
         Err(e) => {

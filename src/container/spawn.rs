@@ -41,7 +41,7 @@ pub struct Spawned {
 }
 
 /// Start the shim and wait until the command has exec'd (or failed to).
-pub fn spawn(spec: &SpawnSpec) -> Result<Spawned> {
+pub fn spawn(spec: &SpawnSpec, argv: &[String]) -> Result<Spawned> {
     let exe = crate::image::self_exe()?;
     let net = crate::netns::open(&spec.netns)?;
     let uts = match &spec.join_uts {
@@ -52,6 +52,8 @@ pub fn spawn(spec: &SpawnSpec) -> Result<Spawned> {
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx("creating a pipe")?;
     let mut cmd = Command::new(exe);
     cmd.arg0("docker-init")
+        .arg("--")
+        .args(argv)
         .env_clear()
         .env(CONFIG_ENV, &spec.config_path)
         .env(SYNC_FD_ENV, SYNC_FD.to_string());

@@ -161,10 +161,12 @@ impl Netlink {
                                 for o in opts {
                                     match o {
                                         InfoBridge::Priority(p) => prio = *p,
-                                        InfoBridge::StpState(s) => stp = !matches!(
+                                        InfoBridge::StpState(s) => {
+                                            stp = !matches!(
                                             s,
                                             rtnetlink::packet_route::link::BridgeStpState::Disabled
-                                        ),
+                                        )
+                                        }
                                         _ => {}
                                     }
                                 }
