@@ -13,7 +13,7 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
         LabCommand::Up { userland_proxy } => {
             require_root()?;
             let mut ex = Executor::new(mode);
-            let _lock = lab.lock()?;
+            let _lock = lab.lock_for(mode == Mode::DryRun)?;
             let existed = lab.load()?.is_some();
             let opts = LabUpOptions { userland_proxy };
             let st = crate::lab::ensure_up(lab, &mut ex, &opts).await;

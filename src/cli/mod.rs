@@ -167,7 +167,7 @@ pub(crate) async fn open_lab(
     exec: &mut crate::step::Executor,
 ) -> Result<(crate::lab::LabLock, crate::lab::LabState)> {
     require_root()?;
-    let lock = lab.lock()?;
+    let lock = lab.lock_for(exec.dry_run())?;
     let st = crate::lab::ensure_up(lab, exec, &Default::default()).await?;
     Ok((lock, st))
 }

@@ -277,7 +277,9 @@ pub async fn start(
     if !exec.dry_run() {
         lab.save(st)?;
     }
-    let config = write_files(lab, &rec)?;
+    if !exec.dry_run() {
+        write_files(lab, &rec)?;
+    }
     let t0 = std::time::Instant::now();
     exec.run_all(&steps).await?;
     let network_time = t0.elapsed();
@@ -294,7 +296,6 @@ pub async fn start(
     if exec.dry_run() {
         return Ok(None);
     }
-    let _ = config;
     let dir = lab.container_dir(id);
     let spawned = spawn::spawn(
         &spawn::SpawnSpec {

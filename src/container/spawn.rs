@@ -67,7 +67,22 @@ pub fn spawn(spec: &SpawnSpec, argv: &[String]) -> Result<Spawned> {
             .append(true)
             .open(log)
             .ctx("opening the container log")?;
-        cmd.stdin(Stdio::null()).stdout(f.try_clone()?).stderr(f);
+        cmd.stdout(f.try_clone()?).stderr(f);
+        if spec.interactive {
+            // `-di`: Docker keeps the container's stdin open with nobody writing, so a
+            // shell waits instead of exiting. A FIFO opened read-write does the same:
+            // reads block and never see EOF.
+            let fifo = log.with_file_name("stdin");
+            let _ = nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600));
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&fifo)
+                .ctx("opening the container's stdin")?;
+            cmd.stdin(f);
+        } else {
+            cmd.stdin(Stdio::null());
+        }
     } else if !spec.interactive {
         cmd.stdin(Stdio::null());
     }

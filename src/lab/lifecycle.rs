@@ -200,6 +200,7 @@ async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<La
         for step in &st.steps {
             exec.run(step).await?;
         }
+        exec.narrate(&world_web_command(lab));
         return Ok(st);
     }
     // Write-ahead: the state names everything we are about to create, so a crash at
@@ -228,13 +229,19 @@ async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<La
     Ok(st)
 }
 
+fn world_web_command(lab: &Lab) -> String {
+    format!(
+        "ip netns exec {} httpd-foreground -p 80 -b {} -m 'hello from the internet ({})' &",
+        lab.world_ns(),
+        addr::INTERNET_WEB,
+        addr::INTERNET_WEB
+    )
+}
+
 /// Start the "internet" web server (203.0.113.10:80) inside the world namespace.
 fn start_world_web(lab: &Lab, exec: &mut Executor) -> Result<ProcRef> {
     let msg = format!("hello from the internet ({})", addr::INTERNET_WEB);
-    exec.narrate(&format!(
-        "ip netns exec {} httpd-foreground -p 80 -m '{msg}' &",
-        lab.world_ns()
-    ));
+    exec.narrate(&world_web_command(lab));
     let log =
         std::fs::File::create(lab.dir().join("world-web.log")).ctx("creating world-web.log")?;
     let mut cmd =
@@ -381,7 +388,7 @@ pub fn mounts_under(prefix: &str) -> Vec<String> {
 
 /// `lab down`: remove the lab whole. Returns false if there was nothing to remove.
 pub async fn lab_down(lab: &Lab, exec: &mut Executor) -> Result<bool> {
-    let _lock = lab.lock()?;
+    let _lock = lab.lock_for(exec.dry_run())?;
     let st = lab.load()?;
     let existed = st.is_some() || !netns::list_with_prefix(&lab.netns_prefix()).is_empty();
     teardown(lab, st, exec).await?;

@@ -44,7 +44,7 @@ pub struct Lab {
 /// An exclusive hold on a lab's state; released when dropped (or when the process dies,
 /// which is what makes crash recovery possible).
 pub struct LabLock {
-    _file: File,
+    _file: Option<File>,
 }
 
 impl Lab {
@@ -127,7 +127,16 @@ impl Lab {
             .open(self.dir().join("lock"))
             .ctx("opening the lab lock")?;
         file.lock().ctx("locking the lab")?;
-        Ok(LabLock { _file: file })
+        Ok(LabLock { _file: Some(file) })
+    }
+
+    /// Lock for a `--dry-run`: a lab that does not exist yet is not created (not even
+    /// its directory); an existing one is locked as usual.
+    pub fn lock_for(&self, dry_run: bool) -> Result<LabLock> {
+        if dry_run && !self.dir().exists() {
+            return Ok(LabLock { _file: None });
+        }
+        self.lock()
     }
 
     /// Load the state, if the lab has been created.
