@@ -6,7 +6,7 @@ use super::init::{CONFIG_ENV, SYNC_FD_ENV};
 use crate::error::{Context, Error, Result};
 use crate::util::ProcRef;
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -125,10 +125,7 @@ pub fn spawn(spec: &SpawnSpec, argv: &[String]) -> Result<Spawned> {
     let mut text = String::new();
     // EOF arrives when every copy of the write end is closed: the shim's and the init's
     // after they forked, the command's when it exec'd.
-    // SAFETY: we own read_end.
-    let mut reader = unsafe {
-        std::fs::File::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(OwnedFd::from(read_end)))
-    };
+    let mut reader = std::fs::File::from(read_end);
     let _ = reader.read_to_string(&mut text);
     let mut init_pid = None;
     let mut error = None;

@@ -96,7 +96,7 @@ pub fn create_ns_file(target: &Path) -> Result<()> {
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0)
+        .mode(0o000)
         .open(target)
         .map(drop)
         .map_err(|e| {
