@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod container;
 pub mod docker;
+pub mod driver;
 pub mod error;
 pub mod firewall;
 pub mod image;

@@ -29,7 +29,7 @@ pub struct RunArgs {
     /// Container host name.
     #[arg(long)]
     pub hostname: Option<String>,
-    /// Connect a container to a network: bridge (default).
+    /// Connect a container to a network: bridge (default), host, none, container:NAME|ID.
     #[arg(long = "network", visible_alias = "net", default_value = "bridge")]
     pub network: String,
     /// Set environment variables.
@@ -170,21 +170,8 @@ pub struct RmArgs {
     pub containers: Vec<String>,
 }
 
-fn not_yet(flag: &str, feature: &str) -> Error {
-    Error::with_code(
-        format!("{flag} is not supported yet in dockernet (it comes with {feature})"),
-        EXIT_REFUSED,
-    )
-}
-
 /// `run`
 pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
-    if !a.publish.is_empty() || a.publish_all || !a.expose.is_empty() {
-        return Err(not_yet("-p/-P/--expose", "port publishing"));
-    }
-    if !a.link.is_empty() {
-        return Err(not_yet("--link", "legacy links"));
-    }
     if a.ip.is_some() {
         return Err(Error::with_code(
             "Error response from daemon: user specified IP address is supported on user defined networks only",
@@ -196,9 +183,6 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
             "Error response from daemon: network-scoped alias is supported only for containers in user defined networks",
             EXIT_REFUSED,
         ));
-    }
-    if !a.dns.is_empty() || !a.add_host.is_empty() || a.mac_address.is_some() {
-        return Err(not_yet("--dns/--add-host/--mac-address", "network modes"));
     }
     let dashdash = std::env::args().any(|w| w == "--");
     let (image, cmd) = a.image_and_command(dashdash);
@@ -213,6 +197,13 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
         interactive: a.interactive,
         tty: a.tty,
         auto_remove: a.rm,
+        links: a.link,
+        dns: a.dns,
+        add_hosts: a.add_host,
+        mac_address: a.mac_address,
+        publish: a.publish,
+        publish_all: a.publish_all,
+        expose: a.expose,
     };
     let mut exec = Executor::new(mode);
     let (lock, mut st) = open_lab(lab, &mut exec).await?;
@@ -476,7 +467,7 @@ pub async fn inspect(lab: &Lab, mode: Mode, a: NamesArgs) -> Result<i32> {
     let mut failed = false;
     for name in &a.containers {
         match st.find(name) {
-            Ok(c) => values.push(crate::view::docker_inspect::container_json(lab, c)),
+            Ok(c) => values.push(crate::view::docker_inspect::container_json(lab, &st, c)),
             Err(e) => {
                 eprintln!("dockernet: Error: No such object: {name}");
                 let _ = e;

@@ -118,6 +118,18 @@ fn network_json(st: &LabState, name: &str, id: &str, driver: &str) -> serde_json
                 json!({"Name": c.name, "EndpointID": e.endpoint_id, "MacAddress": e.mac, "IPv4Address": format!("{}/{}", e.ip, e.prefix_len), "IPv6Address": ""}),
             )
         })
+        .chain(
+            // host and none list their containers without addresses.
+            st.containers
+                .values()
+                .filter(|c| c.network_mode == name && c.status == crate::lab::ContainerStatus::Running)
+                .map(|c| {
+                    (
+                        c.id.clone(),
+                        json!({"Name": c.name, "EndpointID": c.id.chars().rev().collect::<String>(), "MacAddress": "", "IPv4Address": "", "IPv6Address": ""}),
+                    )
+                }),
+        )
         .collect();
     let (config, options) = if name == "bridge" {
         (

@@ -1,20 +1,19 @@
 //! Containers: their namespaces, files and processes, from `run` to `rm`.
 
 mod enter;
-mod files;
+pub mod files;
 pub mod init;
 mod spawn;
 
 pub use enter::{enter_main, exec_in};
 pub use spawn::Spawned;
 
+use crate::driver::{self, Attachment, EtcFiles, NetworkMode};
 use crate::error::{Context, EXIT_REFUSED, Error, Result};
 use crate::image::{self, BuiltinImage};
-use crate::lab::{ContainerRecord, ContainerStatus, Endpoint, Lab, LabState, addr};
-use crate::link::{docker_mac, format_mac};
-use crate::step::{Executor, Step};
+use crate::lab::{ContainerRecord, ContainerStatus, Lab, LabState};
+use crate::step::Executor;
 use crate::util::{ProcRef, random_hex};
-use std::net::Ipv4Addr;
 use std::time::Duration;
 
 /// What `run` asks for.
@@ -40,13 +39,20 @@ pub struct RunSpec {
     pub tty: bool,
     /// `--rm`
     pub auto_remove: bool,
-}
-
-fn refuse(msg: impl Into<String>) -> Error {
-    Error::with_code(
-        format!("Error response from daemon: {}", msg.into()),
-        EXIT_REFUSED,
-    )
+    /// `--link` values.
+    pub links: Vec<String>,
+    /// `--dns` values.
+    pub dns: Vec<String>,
+    /// `--add-host` values.
+    pub add_hosts: Vec<String>,
+    /// `--mac-address`.
+    pub mac_address: Option<String>,
+    /// `-p` values.
+    pub publish: Vec<String>,
+    /// `-P`.
+    pub publish_all: bool,
+    /// `--expose` values.
+    pub expose: Vec<String>,
 }
 
 /// Validate a `run` request and record the new container (status `Creating`).
@@ -59,13 +65,53 @@ pub fn create_record(lab: &Lab, st: &mut LabState, spec: &RunSpec) -> Result<Str
         ),
         None => None,
     };
-    let network = match spec.network.as_str() {
-        "" | "bridge" | "default" => "bridge".to_string(),
-        other => {
-            return Err(refuse(format!(
-                "network {other} not found (this version of dockernet supports --net bridge)"
-            )));
+    let mode = NetworkMode::parse(&spec.network)?;
+    driver::validate(
+        &mode,
+        &driver::ModeFlags {
+            hostname: spec.hostname.is_some(),
+            links: &spec.links,
+            dns: &spec.dns,
+            add_hosts: &spec.add_hosts,
+            mac_address: spec.mac_address.is_some(),
+            publish: !spec.publish.is_empty() || spec.publish_all,
+            expose: !spec.expose.is_empty(),
+        },
+    )?;
+    let not_yet = |flag: &str, feature: &str| {
+        Error::with_code(
+            format!("{flag} is not supported yet in dockernet (it comes with {feature})"),
+            EXIT_REFUSED,
+        )
+    };
+    if mode == NetworkMode::Host && (!spec.publish.is_empty() || spec.publish_all) {
+        eprintln!("WARNING: Published ports are discarded when using host network mode");
+    } else if !spec.publish.is_empty() || spec.publish_all || !spec.expose.is_empty() {
+        return Err(not_yet("-p/-P/--expose", "port publishing"));
+    }
+    if !spec.links.is_empty() {
+        return Err(not_yet("--link", "legacy links"));
+    }
+    if !spec.dns.is_empty() || !spec.add_hosts.is_empty() || spec.mac_address.is_some() {
+        return Err(not_yet(
+            "--dns/--add-host/--mac-address",
+            "DNS and user-defined networks",
+        ));
+    }
+    // Container mode: the target must run now; its hostname becomes ours.
+    let (network, shared_hostname) = match &mode {
+        NetworkMode::Container(t) => {
+            let target = driver::join_target(st, t)?;
+            (
+                mode.recorded(Some(&target.id)),
+                Some(target.hostname.clone()),
+            )
         }
+        NetworkMode::Host => (
+            mode.recorded(None),
+            Some(crate::lab::addr::HOST_HOSTNAME.to_string()),
+        ),
+        _ => (mode.recorded(None), None),
     };
     if let Some(n) = &spec.name {
         crate::docker::validate_name(n).map_err(|e| {
@@ -99,9 +145,8 @@ pub fn create_record(lab: &Lab, st: &mut LabState, spec: &RunSpec) -> Result<Str
             st.containers.values().any(|c| c.name == n)
         }),
     };
-    let hostname = spec
-        .hostname
-        .clone()
+    let hostname = shared_hostname
+        .or_else(|| spec.hostname.clone())
         .unwrap_or_else(|| id[..12].to_string());
     let mut env = vec![format!("PATH={path}"), format!("HOSTNAME={hostname}")];
     if spec.tty {
@@ -146,103 +191,36 @@ pub fn create_record(lab: &Lab, st: &mut LabState, spec: &RunSpec) -> Result<Str
     Ok(id)
 }
 
-/// Plan the bridge endpoint: next free address, Docker's MAC, a fresh veth name.
-fn plan_bridge(lab: &Lab, st: &LabState, rec: &mut ContainerRecord) -> Result<Vec<Step>> {
-    let used: Vec<Ipv4Addr> = st
-        .containers
-        .values()
-        .flat_map(|c| c.endpoints.iter())
-        .filter(|e| e.network == "bridge")
-        .map(|e| e.ip)
-        .collect();
-    let ip = crate::ipam::lowest_free(Ipv4Addr::new(172, 17, 0, 0), 16, addr::DOCKER0, &used)?;
-    let veth = loop {
-        let v = format!("veth{}", random_hex(7));
-        if !st
-            .containers
-            .values()
-            .flat_map(|c| c.endpoints.iter())
-            .any(|e| e.veth == v)
-        {
-            break v;
-        }
-    };
-    let mac = format_mac(&docker_mac(ip));
-    let host = lab.host_ns();
-    let ns = rec.netns.clone();
-    rec.endpoints = vec![Endpoint {
-        network: "bridge".into(),
-        network_id: st.bridge_network_id.clone(),
-        endpoint_id: random_hex(64),
-        ip,
-        prefix_len: 16,
-        gateway: addr::DOCKER0,
-        mac: mac.clone(),
-        veth: veth.clone(),
-        ifname: "eth0".into(),
-        bridge: "docker0".into(),
-    }];
-    Ok(vec![
-        Step::Note {
-            text: format!("container {}: its own network namespace", rec.name),
-        },
-        Step::NetnsAdd { name: ns.clone() },
-        Step::Note {
-            text: format!(
-                "a veth pair: {veth} stays on the host and joins docker0, eth0 goes into the container"
-            ),
-        },
-        Step::VethAdd {
-            ns: host,
-            name: veth,
-            master: Some("docker0".into()),
-            peer: "eth0".into(),
-            peer_ns: ns.clone(),
-            peer_mac: Some(mac),
-        },
-        Step::AddrAdd {
-            ns: ns.clone(),
-            dev: "eth0".into(),
-            cidr: format!("{ip}/16"),
-        },
-        Step::LinkUp {
-            ns: ns.clone(),
-            dev: "lo".into(),
-        },
-        Step::LinkUp {
-            ns: ns.clone(),
-            dev: "eth0".into(),
-        },
-        Step::RouteDefault {
-            ns,
-            via: addr::DOCKER0,
-        },
-    ])
-}
-
-/// Write /etc/hosts, /etc/hostname, /etc/resolv.conf and the init config.
-fn write_files(lab: &Lab, rec: &ContainerRecord) -> Result<init::InitConfig> {
+/// Write the container's /etc files (or point at another container's) and the init config.
+fn write_files(lab: &Lab, rec: &ContainerRecord, att: &Attachment) -> Result<()> {
     let dir = lab.container_dir(&rec.id);
     std::fs::create_dir_all(&dir).with_ctx(|| format!("creating {}", dir.display()))?;
-    let own: Vec<(Ipv4Addr, String)> = rec
-        .endpoints
+    let source_dir = match &att.files {
+        EtcFiles::Own { hosts, resolv } => {
+            let files = [
+                ("hosts", hosts.clone()),
+                ("hostname", files::hostname_file(&rec.hostname)),
+                ("resolv.conf", resolv.clone()),
+            ];
+            for (name, content) in files {
+                let p = dir.join(name);
+                std::fs::write(&p, content).with_ctx(|| format!("writing {}", p.display()))?;
+            }
+            dir.clone()
+        }
+        EtcFiles::Shared { dir } => dir.clone(),
+    };
+    let binds = ["hosts", "hostname", "resolv.conf"]
         .iter()
-        .map(|e| (e.ip, rec.hostname.clone()))
+        .map(|f| {
+            (
+                source_dir.join(f).display().to_string(),
+                format!("/etc/{f}"),
+            )
+        })
         .collect();
-    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let files = [
-        ("hosts", files::hosts_file(&own, &[])),
-        ("hostname", files::hostname_file(&rec.hostname)),
-        ("resolv.conf", files::resolv_conf_legacy(&host_resolv)),
-    ];
-    let mut binds = Vec::new();
-    for (name, content) in files {
-        let p = dir.join(name);
-        std::fs::write(&p, content).with_ctx(|| format!("writing {}", p.display()))?;
-        binds.push((p.display().to_string(), format!("/etc/{name}")));
-    }
     let config = init::InitConfig {
-        hostname: Some(rec.hostname.clone()),
+        hostname: att.hostname.clone(),
         argv: rec.cmd.clone(),
         env: rec.env.clone(),
         binds,
@@ -252,8 +230,7 @@ fn write_files(lab: &Lab, rec: &ContainerRecord) -> Result<init::InitConfig> {
         exit_code_file: dir.join("exitcode").display().to_string(),
     };
     let json = serde_json::to_vec_pretty(&config).map_err(|e| Error::msg(e.to_string()))?;
-    std::fs::write(dir.join("config.json"), json).ctx("writing config.json")?;
-    Ok(config)
+    std::fs::write(dir.join("config.json"), json).ctx("writing config.json")
 }
 
 /// Build the container's network and start its process. The state is saved before any
@@ -269,8 +246,12 @@ pub async fn start(
         .get(id)
         .cloned()
         .ok_or_else(|| Error::msg("no such container"))?;
-    let steps = plan_bridge(lab, st, &mut rec)?;
+    let mode = NetworkMode::from_recorded(&rec.network_mode);
+    let att = driver::plan(lab, st, &rec, &mode)?;
+    let steps = att.steps.clone();
     rec.steps = steps.clone();
+    rec.endpoints = att.endpoints.clone();
+    rec.netns = att.netns.clone();
     rec.status = ContainerStatus::Creating;
     rec.creator = ProcRef::of(std::process::id() as i32);
     st.containers.insert(id.to_string(), rec.clone());
@@ -278,29 +259,20 @@ pub async fn start(
         lab.save(st)?;
     }
     if !exec.dry_run() {
-        write_files(lab, &rec)?;
+        write_files(lab, &rec, &att)?;
     }
     let t0 = std::time::Instant::now();
     exec.run_all(&steps).await?;
     let network_time = t0.elapsed();
-    let argv = rec
-        .cmd
-        .iter()
-        .map(|a| shell_quote(a))
-        .collect::<Vec<_>>()
-        .join(" ");
-    exec.narrate(&format!(
-        "ip netns exec {} unshare --pid --mount --uts --ipc --fork --mount-proc sh -c 'hostname {}; exec {argv}'",
-        rec.netns, rec.hostname
-    ));
+    exec.narrate(&att.spawn_narration);
     if exec.dry_run() {
         return Ok(None);
     }
     let dir = lab.container_dir(id);
     let spawned = spawn::spawn(
         &spawn::SpawnSpec {
-            netns: crate::netns::path(&rec.netns),
-            join_uts: None,
+            netns: att.netns_path.clone(),
+            join_uts: att.join_uts.clone(),
             config_path: dir.join("config.json"),
             detached: rec.detached,
             interactive: rec.interactive,
@@ -333,6 +305,14 @@ pub async fn start(
     let _ = std::fs::remove_file(dir.join("exitcode"));
     lab.save(st)?;
     Ok(Some(spawned))
+}
+
+/// A command line, quoted for a POSIX shell (for narration).
+pub fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn shell_quote(s: &str) -> String {

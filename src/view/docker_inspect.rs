@@ -1,7 +1,7 @@
 //! `docker inspect` for containers: Docker's JSON shape (field order of the ≤27 API),
 //! indented with four spaces like the Docker CLI.
 
-use crate::lab::{ContainerRecord, ContainerStatus, Lab};
+use crate::lab::{ContainerRecord, ContainerStatus, Lab, LabState};
 use serde_json::{Value, json};
 
 /// RFC 3339 UTC time with nanoseconds, as Docker prints `Created`/`StartedAt`.
@@ -28,14 +28,14 @@ pub fn state_word(c: &ContainerRecord) -> &'static str {
 }
 
 /// The inspect object of one container.
-pub fn container_json(lab: &Lab, c: &ContainerRecord) -> Value {
+pub fn container_json(lab: &Lab, st: &LabState, c: &ContainerRecord) -> Value {
     let dir = lab.container_dir(&c.id);
     let path = |f: &str| dir.join(f).display().to_string();
     let ep = c.endpoints.first();
     let running = c.status == ContainerStatus::Running;
     let exposed: serde_json::Map<String, Value> =
         c.exposed.iter().map(|p| (p.clone(), json!({}))).collect();
-    let networks: serde_json::Map<String, Value> = c
+    let mut networks: serde_json::Map<String, Value> = c
         .endpoints
         .iter()
         .map(|e| {
@@ -60,6 +60,31 @@ pub fn container_json(lab: &Lab, c: &ContainerRecord) -> Value {
             )
         })
         .collect();
+    // host and none attach to their predefined network without an address.
+    let predefined = match c.network_mode.as_str() {
+        "host" => Some(("host", &st.host_network_id)),
+        "none" => Some(("none", &st.none_network_id)),
+        _ => None,
+    };
+    if let Some((name, id)) = predefined
+        && running
+    {
+        networks.insert(
+            name.into(),
+            json!({
+                "IPAMConfig": null, "Links": null, "Aliases": null, "MacAddress": "",
+                "NetworkID": id, "EndpointID": c.id.chars().rev().collect::<String>(),
+                "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
+                "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DriverOpts": null, "DNSNames": null
+            }),
+        );
+    }
+    // Container mode has no sandbox of its own.
+    let sandbox_key = if running && !c.network_mode.starts_with("container:") {
+        crate::netns::path(&c.netns).display().to_string()
+    } else {
+        String::new()
+    };
     let s = |v: Option<String>| v.unwrap_or_default();
     json!({
         "Id": c.id,
@@ -112,7 +137,7 @@ pub fn container_json(lab: &Lab, c: &ContainerRecord) -> Value {
         "NetworkSettings": {
             "Bridge": "",
             "SandboxID": c.id.chars().rev().collect::<String>(),
-            "SandboxKey": if running { crate::netns::path(&c.netns).display().to_string() } else { String::new() },
+            "SandboxKey": sandbox_key,
             "Ports": {},
             "HairpinMode": false,
             "LinkLocalIPv6Address": "",
