@@ -12,6 +12,7 @@ pub mod ipam;
 pub mod lab;
 pub mod link;
 pub mod netns;
+pub mod ports;
 pub mod step;
 pub mod ui;
 pub mod util;

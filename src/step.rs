@@ -84,6 +84,13 @@ pub enum Step {
         /// Device.
         dev: String,
     },
+    /// `bridge -n NS link set dev DEV hairpin on`
+    Hairpin {
+        /// Namespace.
+        ns: String,
+        /// Bridge port.
+        dev: String,
+    },
     /// `ip -n NS route add default via GW`
     RouteDefault {
         /// Namespace.
@@ -153,6 +160,9 @@ impl Step {
                 vec![format!("ip -n {ns} addr add {cidr} dev {dev}")]
             }
             Step::LinkUp { ns, dev } => vec![format!("ip -n {ns} link set {dev} up")],
+            Step::Hairpin { ns, dev } => {
+                vec![format!("bridge -n {ns} link set dev {dev} hairpin on")]
+            }
             Step::RouteDefault { ns, via } => {
                 vec![format!("ip -n {ns} route add default via {via}")]
             }
@@ -343,6 +353,7 @@ impl Executor {
                     .await
             }
             Step::LinkUp { ns, dev } => self.netlink(ns).await?.set_up(dev).await,
+            Step::Hairpin { ns, dev } => self.netlink(ns).await?.set_hairpin(dev).await,
             Step::RouteDefault { ns, via } => self.netlink(ns).await?.add_default_route(*via).await,
             Step::Sysctl { ns, key, value } => netns::sysctl(&netns::path(ns), key, value),
             Step::Firewall { ns, batch } => {

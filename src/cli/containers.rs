@@ -322,7 +322,7 @@ pub async fn ps(lab: &Lab, mode: Mode, a: PsArgs) -> Result<i32> {
                 crate::docker::ps_command(&c.cmd, !a.no_trunc),
                 crate::docker::created_ago(ago(c.created)),
                 status,
-                String::new(),
+                ps_ports(c),
                 c.name.clone(),
             ]
         })
@@ -355,6 +355,76 @@ pub async fn ps(lab: &Lab, mode: Mode, a: PsArgs) -> Result<i32> {
             &rows
         )
     );
+    Ok(0)
+}
+
+/// The PORTS column: published bindings while running, plus exposed-only ports.
+fn ps_ports(c: &crate::lab::ContainerRecord) -> String {
+    let mut all: Vec<crate::docker::PortBinding> = if c.status == ContainerStatus::Running {
+        c.ports.clone()
+    } else {
+        Vec::new()
+    };
+    for e in &c.exposed {
+        let (port, proto) = e.split_once('/').unwrap_or((e, "tcp"));
+        let Ok(port) = port.parse::<u16>() else {
+            continue;
+        };
+        if !all
+            .iter()
+            .any(|b| b.container_port == port && b.proto == proto)
+        {
+            all.push(crate::docker::PortBinding {
+                host_ip: String::new(),
+                host_port: 0,
+                container_port: port,
+                proto: proto.into(),
+            });
+        }
+    }
+    crate::docker::ps_ports(&all)
+}
+
+/// `port` flags.
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// Container name or ID.
+    pub container: String,
+    /// PRIVATE_PORT[/PROTO]
+    pub port: Option<String>,
+}
+
+/// `port`: the container's published bindings, in Docker's format.
+pub async fn port(lab: &Lab, mode: Mode, a: PortArgs) -> Result<i32> {
+    let mut ex = Executor::new(mode);
+    let (_lock, st) = open_lab(lab, &mut ex).await?;
+    ex.close().await;
+    let c = st.find(&a.container)?;
+    let filter = match &a.port {
+        None => None,
+        Some(spec) => {
+            let (p, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
+            let p: u16 = p
+                .parse()
+                .map_err(|_| Error::msg(format!("Error: invalid port ({spec}): invalid syntax")))?;
+            Some((p, proto.to_string()))
+        }
+    };
+    let lines = crate::docker::port_lines(
+        &c.ports,
+        filter.as_ref().map(|(p, proto)| (*p, proto.as_str())),
+    );
+    if lines.is_empty()
+        && let Some((p, proto)) = &filter
+    {
+        return Err(Error::msg(format!(
+            "Error: No public port '{p}/{proto}' published for {}",
+            a.container
+        )));
+    }
+    for l in lines {
+        println!("{l}");
+    }
     Ok(0)
 }
 

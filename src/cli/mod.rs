@@ -77,6 +77,8 @@ pub enum Command {
     Start(containers::NamesArgs),
     /// Remove containers (docker rm).
     Rm(containers::RmArgs),
+    /// List port mappings of a container (docker port).
+    Port(containers::PortArgs),
     /// Show a container's low-level information as JSON (docker inspect).
     Inspect(containers::NamesArgs),
     /// Manage networks (docker network).
@@ -151,6 +153,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Start(a) => containers::start(&lab, mode, a).await,
         Command::Rm(a) => containers::rm(&lab, mode, a).await,
         Command::Inspect(a) => containers::inspect(&lab, mode, a).await,
+        Command::Port(a) => containers::port(&lab, mode, a).await,
         Command::Network(c) => network::network(&lab, mode, c).await,
         Command::Show(c) => show::show(&lab, mode, c).await,
         Command::Completion { shell } => {

@@ -3,6 +3,7 @@
 mod enter;
 pub mod files;
 pub mod init;
+mod publish;
 mod spawn;
 
 pub use enter::{enter_main, exec_in};
@@ -84,10 +85,19 @@ pub fn create_record(lab: &Lab, st: &mut LabState, spec: &RunSpec) -> Result<Str
             EXIT_REFUSED,
         )
     };
-    if mode == NetworkMode::Host && (!spec.publish.is_empty() || spec.publish_all) {
+    let publishing = !spec.publish.is_empty() || spec.publish_all;
+    if mode == NetworkMode::Host && publishing {
         eprintln!("WARNING: Published ports are discarded when using host network mode");
-    } else if !spec.publish.is_empty() || spec.publish_all || !spec.expose.is_empty() {
-        return Err(not_yet("-p/-P/--expose", "port publishing"));
+    }
+    let mut extra_exposed = Vec::new();
+    for e in &spec.expose {
+        for (port, proto) in crate::ports::parse_expose(e)? {
+            extra_exposed.push(format!("{port}/{proto}"));
+        }
+    }
+    // Validate -p now (bad specs are refused before anything is built).
+    for p in &spec.publish {
+        crate::ports::parse_publish(p)?;
     }
     if !spec.links.is_empty() {
         return Err(not_yet("--link", "legacy links"));
@@ -165,14 +175,22 @@ pub fn create_record(lab: &Lab, st: &mut LabState, spec: &RunSpec) -> Result<Str
         network_mode: network,
         netns,
         endpoints: Vec::new(),
-        exposed: image
-            .map(|i| {
-                i.exposed_ports
-                    .iter()
-                    .map(|(p, proto)| format!("{p}/{proto}"))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        exposed: {
+            let mut v: Vec<String> = image
+                .map(|i| {
+                    i.exposed_ports
+                        .iter()
+                        .map(|(p, proto)| format!("{p}/{proto}"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for e in extra_exposed {
+                if !v.contains(&e) {
+                    v.push(e);
+                }
+            }
+            v
+        },
         status: ContainerStatus::Creating,
         creator: ProcRef::of(std::process::id() as i32),
         shim: None,
@@ -186,7 +204,15 @@ pub fn create_record(lab: &Lab, st: &mut LabState, spec: &RunSpec) -> Result<Str
         tty: spec.tty,
         auto_remove: spec.auto_remove,
         steps: Vec::new(),
+        port_specs: Vec::new(),
+        ports: Vec::new(),
+        proxies: Vec::new(),
     };
+    let mut rec = rec;
+    // Only bridge containers publish; host mode discards the ports (warned above).
+    if mode == NetworkMode::Bridge {
+        rec.port_specs = publish::requested(&rec, &spec.publish, spec.publish_all)?;
+    }
     st.containers.insert(id.clone(), rec);
     Ok(id)
 }
@@ -248,10 +274,13 @@ pub async fn start(
         .ok_or_else(|| Error::msg("no such container"))?;
     let mode = NetworkMode::from_recorded(&rec.network_mode);
     let att = driver::plan(lab, st, &rec, &mode)?;
-    let steps = att.steps.clone();
-    rec.steps = steps.clone();
+    let mut steps = att.steps.clone();
     rec.endpoints = att.endpoints.clone();
     rec.netns = att.netns.clone();
+    let (bindings, port_step) = publish::plan(lab, st, &rec)?;
+    steps.extend(port_step);
+    rec.ports = bindings;
+    rec.steps = steps.clone();
     rec.status = ContainerStatus::Creating;
     rec.creator = ProcRef::of(std::process::id() as i32);
     st.containers.insert(id.to_string(), rec.clone());
@@ -264,6 +293,16 @@ pub async fn start(
     let t0 = std::time::Instant::now();
     exec.run_all(&steps).await?;
     let network_time = t0.elapsed();
+    let proxies = match publish::start_proxies(lab, st, &rec, exec) {
+        Ok(p) => p,
+        Err(e) => {
+            exec.undo(&steps).await;
+            return Err(e);
+        }
+    };
+    if let Some(r) = st.containers.get_mut(id) {
+        r.proxies = proxies.clone();
+    }
     exec.narrate(&att.spawn_narration);
     if exec.dry_run() {
         return Ok(None);
@@ -290,6 +329,7 @@ pub async fn start(
     let spawned = match spawned {
         Ok(s) => s,
         Err(e) => {
+            publish::stop_proxies(&proxies);
             exec.undo(&steps).await;
             return Err(e);
         }
@@ -328,6 +368,8 @@ fn shell_quote(s: &str) -> String {
 
 /// Tear down a container's network (veth, namespace) after its process ended.
 async fn release_network(exec: &mut Executor, rec: &mut ContainerRecord) {
+    publish::stop_proxies(&std::mem::take(&mut rec.proxies));
+    rec.ports.clear();
     let steps = std::mem::take(&mut rec.steps);
     exec.undo(&steps).await;
     rec.endpoints.clear();

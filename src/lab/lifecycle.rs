@@ -291,6 +291,7 @@ pub async fn teardown(lab: &Lab, st: Option<LabState>, exec: &mut Executor) -> R
         for c in st.containers.values() {
             procs.extend(c.init.iter().copied());
             procs.extend(c.shim.iter().copied());
+            procs.extend(c.proxies.iter().copied());
         }
     }
     procs.extend(our_processes_in(lab));

@@ -132,6 +132,15 @@ pub struct ContainerRecord {
     pub auto_remove: bool,
     /// Network steps applied for it (its undo log).
     pub steps: Vec<Step>,
+    /// `-p` / `-P` requests as given (HostConfig.PortBindings).
+    #[serde(default)]
+    pub port_specs: Vec<crate::ports::Publish>,
+    /// Host ports actually bound while it runs (NetworkSettings.Ports).
+    #[serde(default)]
+    pub ports: Vec<crate::ports::PortBinding>,
+    /// Its userland proxy processes (one per binding), while it runs.
+    #[serde(default)]
+    pub proxies: Vec<ProcRef>,
 }
 
 impl LabState {

@@ -139,6 +139,23 @@ impl Netlink {
             .map_err(|e| Error::from(e).context(format!("setting {name} up")))
     }
 
+    /// `bridge link set dev NAME hairpin on`: let the bridge send a frame back out of the
+    /// port it came in on, which hairpin NAT (no userland proxy) needs.
+    pub async fn set_hairpin(&self, name: &str) -> Result<()> {
+        let index = self.require(name).await?;
+        let msg = rtnetlink::LinkBridgePort::new(index)
+            .append_info_data(rtnetlink::packet_route::link::InfoBridgePort::HairpinMode(
+                true,
+            ))
+            .build();
+        self.handle
+            .link()
+            .set_port(msg)
+            .execute()
+            .await
+            .map_err(|e| Error::from(e).context(format!("setting hairpin mode on {name}")))
+    }
+
     /// `ip link del NAME`. Returns false if it did not exist.
     pub async fn delete_link(&self, name: &str) -> Result<bool> {
         let Some(index) = self.index_of(name).await? else {

@@ -115,7 +115,7 @@ pub fn container_json(lab: &Lab, st: &LabState, c: &ContainerRecord) -> Value {
         "Platform": "linux",
         "HostConfig": {
             "NetworkMode": c.network_mode,
-            "PortBindings": {},
+            "PortBindings": port_bindings(c),
             "AutoRemove": c.auto_remove,
             "Links": null,
             "PublishAllPorts": false
@@ -138,7 +138,7 @@ pub fn container_json(lab: &Lab, st: &LabState, c: &ContainerRecord) -> Value {
             "Bridge": "",
             "SandboxID": c.id.chars().rev().collect::<String>(),
             "SandboxKey": sandbox_key,
-            "Ports": {},
+            "Ports": if running { ports(c) } else { json!({}) },
             "HairpinMode": false,
             "LinkLocalIPv6Address": "",
             "LinkLocalIPv6PrefixLen": 0,
@@ -155,6 +155,39 @@ pub fn container_json(lab: &Lab, st: &LabState, c: &ContainerRecord) -> Value {
             "Networks": networks
         }
     })
+}
+
+/// `HostConfig.PortBindings`: what was asked for ("" for a random host port).
+fn port_bindings(c: &ContainerRecord) -> Value {
+    let mut m = serde_json::Map::new();
+    for p in &c.port_specs {
+        let key = format!("{}/{}", p.container_port, p.proto);
+        let entry = json!({"HostIp": p.host_ip, "HostPort": p.host_port.map(|h| h.to_string()).unwrap_or_default()});
+        m.entry(key)
+            .or_insert_with(|| json!([]))
+            .as_array_mut()
+            .expect("array")
+            .push(entry);
+    }
+    Value::Object(m)
+}
+
+/// `NetworkSettings.Ports`: every exposed or published port; null when not published.
+fn ports(c: &ContainerRecord) -> Value {
+    let mut m = serde_json::Map::new();
+    for e in &c.exposed {
+        m.insert(e.clone(), Value::Null);
+    }
+    for b in &c.ports {
+        let key = format!("{}/{}", b.container_port, b.proto);
+        let entry = json!({"HostIp": b.host_ip, "HostPort": b.host_port.to_string()});
+        let slot = m.entry(key).or_insert(Value::Null);
+        if slot.is_null() {
+            *slot = json!([]);
+        }
+        slot.as_array_mut().expect("array").push(entry);
+    }
+    Value::Object(m)
 }
 
 /// Serialize like the Docker CLI: a JSON array indented with four spaces.

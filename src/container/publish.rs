@@ -1,0 +1,161 @@
+//! A container's published ports: host ports chosen, rules added to its steps, and one
+//! userland proxy per binding started (and stopped) around its process.
+
+use crate::error::{Error, Result};
+use crate::lab::{ContainerRecord, ContainerStatus, Lab, LabState};
+use crate::ports::{self, PortBinding};
+use crate::step::{Executor, Step};
+use crate::util::ProcRef;
+use std::time::Duration;
+
+/// The ports `-p` and `-P` ask for: `-P` publishes every exposed port on a random port.
+pub fn requested(
+    rec: &ContainerRecord,
+    publish: &[String],
+    publish_all: bool,
+) -> Result<Vec<ports::Publish>> {
+    let mut out = Vec::new();
+    for spec in publish {
+        out.extend(ports::parse_publish(spec)?);
+    }
+    if publish_all {
+        for e in &rec.exposed {
+            let (port, proto) = e.split_once('/').unwrap_or((e, "tcp"));
+            let port: u16 = port
+                .parse()
+                .map_err(|_| Error::msg(format!("bad exposed port {e}")))?;
+            if !out
+                .iter()
+                .any(|p| p.container_port == port && p.proto == proto)
+            {
+                out.push(ports::Publish {
+                    host_ip: String::new(),
+                    host_port: None,
+                    host_range: None,
+                    container_port: port,
+                    proto: proto.to_string(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The lab host's ephemeral port range (where random host ports come from).
+fn ephemeral_range(lab: &Lab) -> (u16, u16) {
+    crate::netns::sysctl_get(
+        &crate::netns::path(&lab.host_ns()),
+        "net.ipv4.ip_local_port_range",
+    )
+    .ok()
+    .and_then(|s| {
+        let mut it = s.split_whitespace().filter_map(|x| x.parse().ok());
+        Some((it.next()?, it.next()?))
+    })
+    .unwrap_or((49153, 65535))
+}
+
+/// Choose host ports for a bridge container and the rules that forward them.
+pub fn plan(
+    lab: &Lab,
+    st: &LabState,
+    rec: &ContainerRecord,
+) -> Result<(Vec<PortBinding>, Vec<Step>)> {
+    let Some(ep) = rec.endpoints.first() else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    if rec.port_specs.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let taken: Vec<PortBinding> = st
+        .containers
+        .values()
+        .filter(|c| {
+            c.id != rec.id
+                && matches!(
+                    c.status,
+                    ContainerStatus::Running | ContainerStatus::Creating
+                )
+        })
+        .flat_map(|c| c.ports.iter().cloned())
+        .collect();
+    let bindings = ports::allocate(&rec.port_specs, &taken, ephemeral_range(lab)).map_err(|e| {
+        e.context(format!(
+            "Error response from daemon: driver failed programming external connectivity on endpoint {} ({})",
+            rec.name, ep.endpoint_id
+        ))
+    })?;
+    let mut batch = crate::firewall::Batch::default();
+    for b in &bindings {
+        batch
+            .ops
+            .extend(ports::port_rules(b, ep.ip, &ep.bridge, st.userland_proxy));
+    }
+    let mut steps = vec![Step::Firewall {
+        ns: lab.host_ns(),
+        batch,
+    }];
+    if !st.userland_proxy {
+        // Without the proxy, a container reaching its own published port through the
+        // host address comes back out of the same bridge port.
+        steps.push(Step::Hairpin {
+            ns: lab.host_ns(),
+            dev: ep.veth.clone(),
+        });
+    }
+    Ok((bindings, steps))
+}
+
+/// Start one proxy per binding (when the lab uses the userland proxy). On failure the
+/// proxies already started are stopped again.
+pub fn start_proxies(
+    lab: &Lab,
+    st: &LabState,
+    rec: &ContainerRecord,
+    exec: &mut Executor,
+) -> Result<Vec<ProcRef>> {
+    if !st.userland_proxy {
+        return Ok(Vec::new());
+    }
+    let Some(ep) = rec.endpoints.first() else {
+        return Ok(Vec::new());
+    };
+    let mut started = Vec::new();
+    for b in &rec.ports {
+        exec.narrate(&format!(
+            "ip netns exec {} docker-proxy {} &",
+            lab.host_ns(),
+            ports::proxy_args(b, ep.ip).join(" ")
+        ));
+        if exec.dry_run() {
+            continue;
+        }
+        let log = lab
+            .container_dir(&rec.id)
+            .join(format!("proxy-{}-{}.log", b.proto, b.host_port));
+        match ports::spawn_proxy(&crate::netns::path(&lab.host_ns()), b, ep.ip, &log) {
+            Ok(p) => started.push(p),
+            Err(e) => {
+                stop_proxies(&started);
+                return Err(e.context(format!(
+                    "Error response from daemon: driver failed programming external connectivity on endpoint {} ({})",
+                    rec.name, ep.endpoint_id
+                )));
+            }
+        }
+    }
+    Ok(started)
+}
+
+/// Stop proxies (SIGTERM, as Docker stops docker-proxy) and wait until they are gone.
+pub fn stop_proxies(proxies: &[ProcRef]) {
+    for p in proxies {
+        p.signal(libc::SIGTERM);
+    }
+    for p in proxies {
+        if !p.wait_gone(Duration::from_secs(2)) {
+            p.signal(libc::SIGKILL);
+            p.wait_gone(Duration::from_secs(1));
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! Port publishing: which host ports a container gets (`-p`, `-P`), the iptables rules
+//! Docker installs for each (classic layout), and the userland proxy process that
+//! serves each binding (docker-proxy's role).
+
+pub mod spec;
+
+pub use crate::docker::PortBinding;
+pub use spec::{Publish, parse_expose, parse_publish};
+
+use crate::error::{Context, Error, Result};
+use crate::firewall::{Op, Rule};
+use crate::util::ProcRef;
+use std::io::Read;
+use std::net::Ipv4Addr;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+
+/// Does `a` (an address a binding listens on) overlap `b`? 0.0.0.0 overlaps everything.
+fn ip_overlaps(a: &str, b: &str) -> bool {
+    a == b || a == "0.0.0.0" || b == "0.0.0.0"
+}
+
+fn bound_ip(p: &Publish) -> String {
+    if p.host_ip.is_empty() {
+        "0.0.0.0".into()
+    } else {
+        p.host_ip.clone()
+    }
+}
+
+/// Choose host ports for `wanted`, given the bindings that already exist in the lab.
+/// Random ports come from `ephemeral` (the lab host's ip_local_port_range), lowest free
+/// first, as a freshly started Docker daemon hands them out.
+pub fn allocate(
+    wanted: &[Publish],
+    taken: &[PortBinding],
+    ephemeral: (u16, u16),
+) -> Result<Vec<PortBinding>> {
+    let mut out: Vec<PortBinding> = Vec::new();
+    let in_use = |ip: &str, port: u16, proto: &str, out: &[PortBinding]| {
+        taken
+            .iter()
+            .chain(out.iter())
+            .any(|b| b.host_port == port && b.proto == proto && ip_overlaps(&b.host_ip, ip))
+    };
+    for p in wanted {
+        let ip = bound_ip(p);
+        let port = match (p.host_port, p.host_range) {
+            (Some(port), _) => {
+                if in_use(&ip, port, &p.proto, &out) {
+                    return Err(Error::msg(format!(
+                        "Bind for {ip}:{port} failed: port is already allocated"
+                    )));
+                }
+                port
+            }
+            (None, range) => {
+                let (lo, hi) = range.unwrap_or(ephemeral);
+                (lo..=hi)
+                    .find(|&port| !in_use(&ip, port, &p.proto, &out))
+                    .ok_or_else(|| {
+                        Error::msg(format!(
+                            "Bind for {ip}:{lo}-{hi} failed: port is already allocated"
+                        ))
+                    })?
+            }
+        };
+        out.push(PortBinding {
+            host_ip: ip,
+            host_port: port,
+            container_port: p.container_port,
+            proto: p.proto.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// The classic per-port rules (reference §1.2), each with a sentence for the learner.
+pub fn port_rules(
+    b: &PortBinding,
+    container: Ipv4Addr,
+    bridge: &str,
+    userland_proxy: bool,
+) -> Vec<Op> {
+    let (proto, cport, hport) = (&b.proto, b.container_port, b.host_port);
+    let dst = if b.host_ip == "0.0.0.0" {
+        String::new()
+    } else {
+        format!("-d {}/32 ", b.host_ip)
+    };
+    // With the proxy, packets from the bridge itself are left to it (hairpin); without
+    // it, DNAT applies to them too and hairpin NAT rewrites their source.
+    let not_from_bridge = if userland_proxy {
+        format!("! -i {bridge} ")
+    } else {
+        String::new()
+    };
+    vec![
+        Op::Append(Rule::new(
+            "filter",
+            "DOCKER",
+            &format!(
+                "-d {container}/32 ! -i {bridge} -o {bridge} -p {proto} -m {proto} --dport {cport} -j ACCEPT"
+            ),
+            &format!("let forwarded packets through to {container}:{cport}"),
+        )),
+        Op::Append(Rule::new(
+            "nat",
+            "POSTROUTING",
+            &format!(
+                "-s {container}/32 -d {container}/32 -p {proto} -m {proto} --dport {cport} -j MASQUERADE"
+            ),
+            "masquerade a container that reaches its own published port",
+        )),
+        Op::Append(Rule::new(
+            "nat",
+            "DOCKER",
+            &format!(
+                "{dst}{not_from_bridge}-p {proto} -m {proto} --dport {hport} -j DNAT --to-destination {container}:{cport}"
+            ),
+            &format!("port forwarding: the host's port {hport} goes to {container}:{cport}"),
+        )),
+    ]
+}
+
+/// docker-proxy's command line for a binding.
+pub fn proxy_args(b: &PortBinding, container: Ipv4Addr) -> Vec<String> {
+    [
+        "-proto",
+        &b.proto,
+        "-host-ip",
+        &b.host_ip,
+        "-host-port",
+        &b.host_port.to_string(),
+        "-container-ip",
+        &container.to_string(),
+        "-container-port",
+        &b.container_port.to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// The file descriptor on which the proxy reports readiness.
+const READY_FD: i32 = 3;
+
+/// Start a userland proxy for `b` inside the lab host's namespace and wait until it
+/// listens (or says why it cannot).
+pub fn spawn_proxy(
+    host_ns: &Path,
+    b: &PortBinding,
+    container: Ipv4Addr,
+    log: &Path,
+) -> Result<ProcRef> {
+    let net = crate::netns::open(host_ns)?;
+    let (read_end, write_end) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx("creating a pipe")?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .ctx("opening the proxy log")?;
+    let mut cmd = std::process::Command::new(crate::image::self_exe()?);
+    cmd.arg0("docker-proxy")
+        .args(proxy_args(b, container))
+        .args(["-ready-fd", &READY_FD.to_string()])
+        .env_clear()
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    let (nfd, wfd) = (net.as_raw_fd(), write_end.as_raw_fd());
+    // SAFETY: only async-signal-safe syscalls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setns(nfd, libc::CLONE_NEWNET) != 0
+                || libc::setsid() < 0
+                || libc::dup2(wfd, READY_FD) < 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().ctx("starting docker-proxy")?;
+    drop(write_end);
+    let mut answer = String::new();
+    let _ = std::fs::File::from(read_end).read_to_string(&mut answer);
+    if answer.starts_with('0') {
+        if let Some(p) = ProcRef::of(child.id() as i32) {
+            return Ok(p);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let why = answer
+        .strip_prefix("1\n")
+        .unwrap_or("the proxy exited")
+        .trim()
+        .to_string();
+    Err(Error::msg(format!("Error starting userland proxy: {why}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn publish(spec: &str) -> Vec<Publish> {
+        parse_publish(spec).unwrap()
+    }
+
+    #[test]
+    fn random_ports_start_at_the_ephemeral_range_and_skip_taken_ones() {
+        let a = allocate(&publish("80"), &[], (32768, 60999)).unwrap();
+        assert_eq!(
+            a[0],
+            PortBinding {
+                host_ip: "0.0.0.0".into(),
+                host_port: 32768,
+                container_port: 80,
+                proto: "tcp".into()
+            }
+        );
+        let b = allocate(
+            &[publish("80")[0].clone(), publish("81")[0].clone()],
+            &a,
+            (32768, 60999),
+        )
+        .unwrap();
+        assert_eq!(
+            b.iter().map(|b| b.host_port).collect::<Vec<_>>(),
+            [32769, 32770]
+        );
+        // Same port number on UDP is free.
+        assert_eq!(
+            allocate(&publish("80/udp"), &a, (32768, 60999)).unwrap()[0].host_port,
+            32768
+        );
+    }
+
+    #[test]
+    fn a_taken_fixed_port_is_refused_like_docker() {
+        let a = allocate(&publish("8080:80"), &[], (32768, 60999)).unwrap();
+        let e = allocate(&publish("8080:80"), &a, (32768, 60999)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Bind for 0.0.0.0:8080 failed: port is already allocated"
+        );
+        // A specific address conflicts with a wildcard binding too.
+        assert!(allocate(&publish("127.0.0.1:8080:80"), &a, (32768, 60999)).is_err());
+        let c = allocate(&publish("127.0.0.1:9090:80"), &[], (32768, 60999)).unwrap();
+        assert!(allocate(&publish("198.51.100.2:9090:80"), &c, (32768, 60999)).is_ok());
+    }
+
+    #[test]
+    fn rules_match_the_classic_layout() {
+        let b = PortBinding {
+            host_ip: "0.0.0.0".into(),
+            host_port: 8080,
+            container_port: 80,
+            proto: "tcp".into(),
+        };
+        let cmds: Vec<String> = port_rules(&b, Ipv4Addr::new(172, 17, 0, 2), "docker0", true)
+            .iter()
+            .map(|o| o.command())
+            .collect();
+        assert_eq!(
+            cmds,
+            [
+                "iptables -A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT",
+                "iptables -t nat -A POSTROUTING -s 172.17.0.2/32 -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE",
+                "iptables -t nat -A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80",
+            ]
+        );
+        let b = PortBinding {
+            host_ip: "127.0.0.1".into(),
+            ..b
+        };
+        let dnat = port_rules(&b, Ipv4Addr::new(172, 17, 0, 2), "docker0", false)[2].command();
+        assert_eq!(
+            dnat,
+            "iptables -t nat -A DOCKER -d 127.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80"
+        );
+    }
+}
