@@ -129,6 +129,38 @@ pub fn which(program: &str) -> Option<std::path::PathBuf> {
         })
 }
 
+/// Live processes started with `KEY=VALUE...` in their environment where VALUE begins
+/// with `value_prefix` (how a shim or init of a given container, or of any container of
+/// a lab, is found when no record names it: a `kill -9` between spawn and save).
+pub fn processes_with_env_prefix(key: &str, value_prefix: &str) -> Vec<ProcRef> {
+    let needle = format!("{key}={value_prefix}");
+    let me = std::process::id() as i32;
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(env) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if env
+            .split(|b| *b == 0)
+            .any(|kv| kv.starts_with(needle.as_bytes()))
+            && let Some(p) = ProcRef::of(pid)
+        {
+            out.push(p);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -312,7 +312,7 @@ fn container_mode_refusals_leave_nothing_behind() {
     let lab = Lab::new("ctr_refusals");
     lab.run_d("web1", &["httpd"]);
     lab.run_d("stopped", &["busybox", "true"]);
-    let _ = retry("the short container exits", Duration::from_secs(5), || {
+    retry("the short container exits", Duration::from_secs(5), || {
         let ps = lab.ok(&["ps", "-a"]);
         if ps.contains("Exited (0)") {
             Ok(())

@@ -184,6 +184,14 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
             EXIT_REFUSED,
         ));
     }
+    // Options must come before IMAGE; a leftover option would otherwise be taken for
+    // an image name.
+    if let Some(flag) = a.args.first().filter(|w| w.starts_with('-') && *w != "--") {
+        return Err(Error::with_code(
+            format!("unknown flag: {flag} (options go before IMAGE; see 'dockernet run --help')"),
+            EXIT_REFUSED,
+        ));
+    }
     let dashdash = std::env::args().any(|w| w == "--");
     let (image, cmd) = a.image_and_command(dashdash);
     let spec = RunSpec {

@@ -122,7 +122,11 @@ fn network_json(st: &LabState, name: &str, id: &str, driver: &str) -> serde_json
             // host and none list their containers without addresses.
             st.containers
                 .values()
-                .filter(|c| c.network_mode == name && c.status == crate::lab::ContainerStatus::Running)
+                .filter(|c| {
+                    (name == "host" || name == "none")
+                        && c.network_mode == name
+                        && c.status == crate::lab::ContainerStatus::Running
+                })
                 .map(|c| {
                     (
                         c.id.clone(),

@@ -21,6 +21,10 @@ use std::os::fd::{FromRawFd, RawFd};
 
 /// Environment variable naming the init config file.
 pub const CONFIG_ENV: &str = "DOCKERNET_INIT_CONFIG";
+/// Environment variable every process dockernet leaves running carries (shims, inits,
+/// proxies): the directory of the container (or lab) it belongs to. It is how a process
+/// is found again when a crash lost its record.
+pub const OWNER_ENV: &str = "DOCKERNET_OWNER";
 /// Environment variable naming the sync pipe's file descriptor.
 pub const SYNC_FD_ENV: &str = "DOCKERNET_SYNC_FD";
 

@@ -308,6 +308,9 @@ pub async fn start(
         return Ok(None);
     }
     let dir = lab.container_dir(id);
+    // A previous run's exit code goes before the new process starts: a command that
+    // ends at once may write its own before we get to save the record.
+    let _ = std::fs::remove_file(dir.join("exitcode"));
     let spawned = spawn::spawn(
         &spawn::SpawnSpec {
             netns: att.netns_path.clone(),
@@ -342,7 +345,6 @@ pub async fn start(
     r.started = Some(crate::util::now_unix());
     r.exit_code = None;
     r.finished = None;
-    let _ = std::fs::remove_file(dir.join("exitcode"));
     lab.save(st)?;
     Ok(Some(spawned))
 }
@@ -386,6 +388,19 @@ pub async fn reconcile(lab: &Lab, st: &mut LabState, exec: &mut Executor) -> Res
         match rec.status {
             ContainerStatus::Creating if !rec.creator.is_some_and(|p| p.alive()) => {
                 kill_processes(rec);
+                // The creator may have died after starting the shim but before saving
+                // its pids: find the shim and init
+                // (and proxies) by the owner mark in their environment.
+                let orphans = crate::util::processes_with_env_prefix(
+                    init::OWNER_ENV,
+                    &lab.container_dir(&id).display().to_string(),
+                );
+                for p in &orphans {
+                    p.signal(libc::SIGKILL);
+                }
+                for p in &orphans {
+                    p.wait_gone(Duration::from_secs(2));
+                }
                 release_network(exec, rec).await;
                 let _ = std::fs::remove_dir_all(lab.container_dir(&id));
                 st.containers.remove(&id);

@@ -56,6 +56,10 @@ pub fn spawn(spec: &SpawnSpec, argv: &[String]) -> Result<Spawned> {
         .args(argv)
         .env_clear()
         .env(CONFIG_ENV, &spec.config_path)
+        .env(
+            super::init::OWNER_ENV,
+            spec.config_path.parent().unwrap_or(&spec.config_path),
+        )
         .env(SYNC_FD_ENV, SYNC_FD.to_string());
     if spec.detached {
         let log = spec
@@ -151,7 +155,10 @@ pub fn spawn(spec: &SpawnSpec, argv: &[String]) -> Result<Spawned> {
             code,
         ));
     }
-    let (Some(shim), Some(init)) = (shim, init_pid.and_then(ProcRef::of)) else {
+    // An init that already exited (a command like `true`) did start: keep its pid as a
+    // process that is gone, and the next reconcile marks the container Exited.
+    let init = init_pid.map(|pid| ProcRef::of(pid).unwrap_or(ProcRef { pid, start_time: 0 }));
+    let (Some(shim), Some(init)) = (shim, init) else {
         let _ = child.kill();
         let _ = child.wait();
         return Err(Error::msg(

@@ -295,6 +295,11 @@ pub async fn teardown(lab: &Lab, st: Option<LabState>, exec: &mut Executor) -> R
         }
     }
     procs.extend(our_processes_in(lab));
+    // Shims and inits of this lab whose namespace is already gone (not found above).
+    procs.extend(crate::util::processes_with_env_prefix(
+        crate::container::init::OWNER_ENV,
+        &format!("{}/", lab.dir().display()),
+    ));
     exec.narrate(&format!("# stop every process of lab {}", lab.name));
     if !exec.dry_run() {
         for p in &procs {

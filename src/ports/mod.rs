@@ -157,16 +157,21 @@ pub fn spawn_proxy(
     let net = crate::netns::open(host_ns)?;
     let (read_end, write_end) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx("creating a pipe")?;
+    let log_path = log;
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(log)
+        .open(log_path)
         .ctx("opening the proxy log")?;
     let mut cmd = std::process::Command::new(crate::image::self_exe()?);
     cmd.arg0("docker-proxy")
         .args(proxy_args(b, container))
         .args(["-ready-fd", &READY_FD.to_string()])
         .env_clear()
+        .env(
+            crate::container::init::OWNER_ENV,
+            log_path.parent().unwrap_or(log_path),
+        )
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
@@ -187,10 +192,10 @@ pub fn spawn_proxy(
     drop(write_end);
     let mut answer = String::new();
     let _ = std::fs::File::from(read_end).read_to_string(&mut answer);
-    if answer.starts_with('0') {
-        if let Some(p) = ProcRef::of(child.id() as i32) {
-            return Ok(p);
-        }
+    if answer.starts_with('0')
+        && let Some(p) = ProcRef::of(child.id() as i32)
+    {
+        return Ok(p);
     }
     let _ = child.kill();
     let _ = child.wait();
