@@ -35,7 +35,31 @@ impl Netlink {
             .collect();
         let mut views: Vec<LinkView> = msgs.iter().map(|m| link_view(m, &names)).collect();
         views.sort_by_key(|l| l.index);
+        if views.iter().any(|l| l.link_netnsid.is_some()) {
+            let ids = self.nsid_names().await;
+            for l in &mut views {
+                l.link_netns = l.link_netnsid.and_then(|id| ids.get(&id).cloned());
+            }
+        }
         Ok(views)
+    }
+
+    /// Names of the namespaces under /run/netns, by the id this namespace knows them
+    /// by (how `ip link` turns `link-netnsid 0` into `link-netns NAME`).
+    pub async fn nsid_names(&self) -> HashMap<i32, String> {
+        let mut out = HashMap::new();
+        for name in crate::netns::list_with_prefix("") {
+            if let Ok(Some(id)) = self
+                .handle
+                .link()
+                .get_netns_id(name.clone())
+                .execute()
+                .await
+            {
+                out.entry(id).or_insert(name);
+            }
+        }
+        out
     }
 
     /// Every link with its addresses filled in (`ip addr`).

@@ -116,6 +116,11 @@ pub(super) fn write_link_lines(
         out.push_str(&format!(" {word} {brd}"));
     }
     match link.link_netnsid {
+        // iproute2 names the peer's namespace when /run/netns has a name for that id.
+        Some(_) if link.link_netns.is_some() => out.push_str(&format!(
+            " link-netns {}",
+            link.link_netns.as_deref().unwrap_or("")
+        )),
         Some(id) if id >= 0 => out.push_str(&format!(" link-netnsid {id}")),
         Some(_) => out.push_str(" link-netnsid unknown"),
         None => {}

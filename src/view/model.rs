@@ -33,6 +33,8 @@ pub struct LinkView {
     pub peer_index: Option<u32>,
     /// IFLA_LINK_NETNSID: set when the peer lives in another namespace.
     pub link_netnsid: Option<i32>,
+    /// The name under /run/netns of that namespace, if it has one (`link-netns NAME`).
+    pub link_netns: Option<String>,
     /// Who owns the other end, in lab words (`container web1`, `host`), when known.
     pub peer_owner: Option<String>,
     /// Transmit queue length (`qlen 1000`), if reported.
