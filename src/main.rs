@@ -15,8 +15,16 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let argv0 = args.first().map(String::as_str).unwrap_or("dockernet");
     let base = argv0.rsplit('/').next().unwrap_or(argv0);
+    if base != "dockernet" {
+        // Run as an applet (docker-proxy, redis-server, ...): let `ps`, `ss -p` and
+        // `top` show that name rather than the binary's.
+        name_process(base);
+    }
     if base == "docker-init" {
         std::process::exit(container::init::shim_main());
+    }
+    if base == "docker-proxy" {
+        std::process::exit(dockernet::proxy::proxy_main(&args[1..]));
     }
     if args.get(1).map(String::as_str) == Some("__enter") {
         std::process::exit(container::enter_main(&args[2..]));
@@ -48,4 +56,12 @@ fn main() {
     // Do not wait for stray runtime tasks (netlink connections already closed).
     drop(runtime);
     std::process::exit(code);
+}
+
+/// Set the kernel's name of this process (/proc/PID/comm, at most 15 bytes).
+fn name_process(name: &str) {
+    let mut bytes: Vec<u8> = name.bytes().take(15).collect();
+    bytes.push(0);
+    // SAFETY: prctl(PR_SET_NAME) reads a NUL-terminated string of at most 16 bytes.
+    unsafe { libc::prctl(libc::PR_SET_NAME, bytes.as_ptr()) };
 }

@@ -3,6 +3,7 @@
 
 mod containers;
 mod labcmd;
+mod lesson;
 mod network;
 mod show;
 
@@ -87,6 +88,8 @@ pub enum Command {
     /// Show live kernel state the way ip, brctl and iptables print it.
     #[command(subcommand)]
     Show(show::ShowCommand),
+    /// Learn step by step: `lesson list`, `lesson NAME [--yes] [--step N] [--keep]`.
+    Lesson(lesson::LessonArgs),
     /// Print a shell completion script (bash, zsh, fish, ...).
     Completion {
         /// The shell.
@@ -156,6 +159,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Port(a) => containers::port(&lab, mode, a).await,
         Command::Network(c) => network::network(&lab, mode, c).await,
         Command::Show(c) => show::show(&lab, mode, c).await,
+        Command::Lesson(a) => lesson::lesson(&lab, mode, cli.lang, a).await,
         Command::Completion { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "dockernet", &mut std::io::stdout());

@@ -99,10 +99,6 @@ pub fn shim_main() -> i32 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(-1);
-    // Name the process after its role (ps shows `docker-init -- CMD`, as with
-    // `docker run --init`), not after the dockernet binary.
-    // SAFETY: prctl with a valid NUL-terminated name.
-    unsafe { libc::prctl(libc::PR_SET_NAME, c"docker-init".as_ptr()) };
     let signals = forwarded_signals();
     // Block before forking so that no signal is lost before the wait loops start.
     let _ = signals.thread_block();

@@ -1,0 +1,325 @@
+//! Printing a lesson: headers, commands with their narration and output, the kernel
+//! difference, and check results. Everything goes to stdout (spinners go to stderr).
+
+use super::check::{Verdict, clip};
+use super::exec::{Outcome, is_narration};
+use super::model::{Article, Check, Lang, Lesson, Step};
+use super::snapshot::SpaceDiff;
+use super::ui::{Paint, tr, trf, width, wrap};
+use crate::lab::Lab;
+use std::collections::BTreeMap;
+
+/// Most lines shown per changed section before "… and N more".
+const MAX_DIFF_LINES: usize = 14;
+
+/// Prints a lesson in one language, colored or not.
+pub struct Printer {
+    /// Language.
+    pub lang: Lang,
+    /// Colors.
+    pub paint: Paint,
+    /// Terminal width.
+    pub width: usize,
+}
+
+impl Printer {
+    /// A printer for stdout.
+    pub fn new(lang: Lang) -> Printer {
+        Printer {
+            lang,
+            paint: Paint {
+                on: crate::ui::color_stdout(),
+            },
+            width: width(),
+        }
+    }
+
+    fn para(&self, text: &str, indent: usize) {
+        for l in wrap(text, self.width, indent) {
+            println!("{}", self.paint.code_spans(&l));
+        }
+    }
+
+    /// Title, articles, claims, lab, introduction.
+    pub fn header(&self, lesson: &Lesson, articles: &BTreeMap<String, Article>, lab: &str) {
+        let p = &self.paint;
+        let title = lesson.title.get(self.lang);
+        println!("{}", p.bold(title));
+        println!(
+            "{}",
+            p.bold(&"═".repeat(super::ui::text_width(title).min(self.width)))
+        );
+        for id in lesson.articles() {
+            if let Some(a) = articles.get(&id) {
+                println!(
+                    "{}",
+                    p.dim(&format!(
+                        "{} {id}: «{}» ({})",
+                        tr(self.lang, "article"),
+                        a.title,
+                        a.source
+                    ))
+                );
+            }
+        }
+        println!(
+            "{}",
+            p.dim(&format!(
+                "{}: {}",
+                tr(self.lang, "claims"),
+                super::claim_ranges(&lesson.claims())
+            ))
+        );
+        println!();
+        self.para(lesson.intro.get(self.lang), 0);
+        println!();
+        self.para(&trf(self.lang, "type_yourself", &[&lab]), 0);
+        println!("  {}", p.cmd(&format!("export DOCKERNET_LAB={lab}")));
+        println!();
+    }
+
+    /// `━━ Step 2 of 7 · title ━━━` and where it comes from.
+    pub fn step_head(
+        &self,
+        n: usize,
+        total: usize,
+        step: &Step,
+        articles: &BTreeMap<String, Article>,
+    ) {
+        let p = &self.paint;
+        let head = format!(
+            "━━ {} · {} ",
+            trf(self.lang, "step", &[&n, &total]),
+            step.title.get(self.lang)
+        );
+        let fill = self.width.saturating_sub(super::ui::text_width(&head));
+        println!("{}", p.bold(&format!("{head}{}", "━".repeat(fill))));
+        let title = articles
+            .get(&step.article)
+            .map(|a| a.title.as_str())
+            .unwrap_or("");
+        let mut src = format!(
+            "{} {} «{}» › {}",
+            tr(self.lang, "article"),
+            step.article,
+            title,
+            step.section
+        );
+        let claims = step.claims();
+        if !claims.is_empty() {
+            src.push_str(&format!(
+                " · {} {}",
+                tr(self.lang, "claims"),
+                claims.join(" ")
+            ));
+        }
+        println!("{}", p.dim(&src));
+        println!();
+        self.para(step.text.get(self.lang), 2);
+        if let Some(t) = &step.today {
+            println!();
+            let text = format!("{}: {}", tr(self.lang, "today"), t.get(self.lang));
+            for l in wrap(&text, self.width, 2) {
+                println!("{}", p.warn(&l));
+            }
+        }
+        println!();
+    }
+
+    /// `$ dockernet ARGS` as the learner would type it.
+    pub fn command(&self, shown: &str) {
+        println!("  {}", self.paint.bold(&format!("$ {shown}")));
+    }
+
+    /// A command's narration (from `--explain`) and output.
+    pub fn outcome(&self, out: &Outcome) {
+        let p = &self.paint;
+        for l in out.stderr.lines() {
+            if is_narration(l) {
+                let t = l.trim_start();
+                let t = if t.starts_with('#') {
+                    p.dim(t)
+                } else {
+                    p.cmd(t)
+                };
+                println!("      {t}");
+            }
+        }
+        for l in out.stdout.trim_end_matches('\n').lines() {
+            println!("    {l}");
+        }
+        for l in out.stderr.lines().filter(|l| !is_narration(l)) {
+            println!("    {}", p.warn(l));
+        }
+    }
+
+    /// A note in the step (sabotage, background output).
+    pub fn note(&self, text: &str) {
+        println!("  {}", self.paint.warn(text));
+    }
+
+    /// The kernel difference.
+    pub fn diff(&self, lab: &Lab, d: &[SpaceDiff]) {
+        let p = &self.paint;
+        println!("  {}", p.bold(&format!("{}:", tr(self.lang, "changed"))));
+        if d.is_empty() {
+            println!("    {}", tr(self.lang, "unchanged"));
+        }
+        for s in d {
+            let mut label = self.ns_label(lab, &s.ns);
+            match s.created {
+                Some(true) => label.push_str(&format!(" ({} {})", tr(self.lang, "new_ns"), s.ns)),
+                Some(false) => label.push_str(&format!(" ({} {})", tr(self.lang, "gone_ns"), s.ns)),
+                None => {}
+            }
+            println!("    {}", p.bold(&label));
+            if s.created == Some(false) {
+                continue;
+            }
+            for c in &s.changes {
+                println!("      {}", p.dim(c.section.label(self.lang)));
+                let lines = c
+                    .removed
+                    .iter()
+                    .map(|l| p.bad(&format!("- {l}")))
+                    .chain(c.added.iter().map(|l| p.good(&format!("+ {l}"))));
+                let total = c.removed.len() + c.added.len();
+                for l in lines.take(MAX_DIFF_LINES) {
+                    println!("        {l}");
+                }
+                if total > MAX_DIFF_LINES {
+                    let more = trf(self.lang, "more_lines", &[&(total - MAX_DIFF_LINES)]);
+                    println!("        {}", p.dim(&more));
+                }
+            }
+        }
+        println!();
+    }
+
+    fn ns_label(&self, lab: &Lab, ns: &str) -> String {
+        if ns == lab.host_ns() {
+            return tr(self.lang, "host");
+        }
+        let prefix = format!("{}ctr-", lab.netns_prefix());
+        match ns.strip_prefix(&prefix) {
+            Some(name) => format!("{} {name}", tr(self.lang, "container")),
+            None => ns.to_string(),
+        }
+    }
+
+    /// The "Checks:" heading.
+    pub fn checks_head(&self) {
+        println!(
+            "  {}",
+            self.paint.bold(&format!("{}:", tr(self.lang, "checks")))
+        );
+    }
+
+    /// One check's result, with its commands; on failure expected, seen and the hint.
+    pub fn check(&self, check: &Check, commands: &[String], v: &Verdict) {
+        let p = &self.paint;
+        let claim = check
+            .claim
+            .as_deref()
+            .map(|c| format!("{c} "))
+            .unwrap_or_default();
+        let what = check.what.get(self.lang);
+        match v {
+            Verdict::Pass(_) => println!("    {} {claim}{what}", p.good("✓")),
+            Verdict::Fail { .. } => println!("    {} {claim}{}", p.bad("✗"), p.bad(what)),
+            Verdict::Skip(why) => {
+                println!("    {} {claim}{what}", p.warn("–"));
+                println!(
+                    "        {}",
+                    p.warn(&format!("{}: {why}", tr(self.lang, "skipped")))
+                );
+                return;
+            }
+        }
+        for c in commands {
+            println!("        {}", p.dim(&format!("$ {c}")));
+        }
+        match v {
+            Verdict::Pass(Some(seen)) => println!("        {}", p.dim(&format!("→ {seen}"))),
+            Verdict::Fail { expected, seen } => {
+                self.labelled("expected", expected);
+                self.labelled("seen", seen);
+                self.labelled("hint", check.hint.get(self.lang));
+            }
+            _ => {}
+        }
+    }
+
+    fn labelled(&self, key: &str, text: &str) {
+        let label = format!("{}: ", tr(self.lang, key));
+        let pad = " ".repeat(8 + super::ui::text_width(&label));
+        let mut first = true;
+        for line in text.lines() {
+            if first {
+                println!("        {}{line}", self.paint.warn(&label));
+                first = false;
+            } else {
+                println!("{pad}{line}");
+            }
+        }
+    }
+
+    /// What a background command printed, clipped.
+    pub fn background_output(&self, id: &str, text: &str) {
+        if text.trim().is_empty() {
+            return;
+        }
+        println!(
+            "  {}",
+            self.paint.bold(&trf(self.lang, "bg_output", &[&id]))
+        );
+        for l in clip(text, 30).lines() {
+            println!("    {}", l.trim_end_matches('\r'));
+        }
+        println!();
+    }
+
+    /// A plain paragraph.
+    pub fn text(&self, text: &str) {
+        self.para(text, 0);
+    }
+
+    /// An error-colored line.
+    pub fn error(&self, text: &str) {
+        println!("{}", self.paint.bad(text));
+    }
+}
+
+/// `lesson NAME --dry-run`: the whole lesson as text — explanations, commands, checks —
+/// without running anything.
+pub fn print_script(lesson: &Lesson, lang: Lang) {
+    let out = Printer::new(lang);
+    let articles = super::articles().unwrap_or_default();
+    out.header(lesson, &articles, &lesson.lab_name());
+    for c in &lesson.setup {
+        println!("  {}", out.paint.dim(&format!("$ dockernet {c}")));
+    }
+    let total = lesson.steps.len();
+    for (i, step) in lesson.steps.iter().enumerate() {
+        out.step_head(i + 1, total, step, &articles);
+        for c in step.run.iter().chain(&step.show) {
+            out.command(&format!("dockernet {c}"));
+        }
+        for b in &step.background {
+            out.command(&format!("dockernet {} &", b.run));
+        }
+        out.checks_head();
+        for c in &step.checks {
+            let claim = c
+                .claim
+                .as_deref()
+                .map(|c| format!("{c} "))
+                .unwrap_or_default();
+            println!("    • {claim}{}", c.what.get(lang));
+            for cmd in super::check::commands(c, &super::vars::Vars::default()) {
+                println!("        {}", out.paint.dim(&format!("$ {cmd}")));
+            }
+        }
+        println!();
+    }
+}

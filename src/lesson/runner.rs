@@ -1,0 +1,392 @@
+//! Running a lesson: a fresh lab, the steps in order (explain, act, show the kernel
+//! difference and the views, check), prompts between steps, and removal of the lab at
+//! the end — also after a failure, `q`, or Ctrl-C.
+
+use super::check::{self, Verdict};
+use super::exec::{BackgroundChild, Capture, Interrupted, Runner, Signals};
+use super::model::{Lang, Lesson, Step};
+use super::print::Printer;
+use super::ui::{tr, trf};
+use super::vars::{Vars, quote};
+use super::{articles, snapshot};
+use crate::error::{Error, Result};
+use crate::lab::Lab;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+
+/// The environment variable that triggers a step's [`super::model::Sabotage`].
+pub const SABOTAGE_ENV: &str = "DOCKERNET_LESSON_SABOTAGE";
+
+/// How to run a lesson.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Language.
+    pub lang: Lang,
+    /// Run straight through without prompts.
+    pub yes: bool,
+    /// Start at this step (1-based); earlier steps' commands run quietly.
+    pub step: usize,
+    /// Leave the lab for exploring.
+    pub keep: bool,
+    /// A lab named with `--lab` (else the lesson's own, `lesson_<name>`).
+    pub lab: Option<String>,
+}
+
+/// Why the steps stopped.
+enum Stop {
+    /// All steps ran (or the learner pressed q).
+    Done,
+    /// A step's command failed.
+    Fatal,
+    /// Ctrl-C / SIGTERM / SIGHUP.
+    Interrupted,
+}
+
+impl From<Interrupted> for Stop {
+    fn from(_: Interrupted) -> Stop {
+        Stop::Interrupted
+    }
+}
+
+/// Tally of check results.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: Vec<String>,
+    skipped: usize,
+}
+
+/// One lesson being run.
+struct Session<'a> {
+    lesson: &'a Lesson,
+    opts: &'a Options,
+    lab: Lab,
+    runner: Runner,
+    out: Printer,
+    vars: Vars,
+    tally: Tally,
+    interactive: bool,
+    stdin: Option<tokio::sync::mpsc::UnboundedReceiver<String>>,
+}
+
+/// Run a lesson; returns the exit status (0: all checks passed; 1: a check or command
+/// failed; 130: interrupted).
+pub async fn run(lesson: &Lesson, opts: &Options) -> Result<i32> {
+    crate::cli::require_root()?;
+    if opts.step == 0 || opts.step > lesson.steps.len() {
+        return Err(Error::with_code(
+            format!(
+                "--step {}: lesson {} has steps 1 to {}",
+                opts.step,
+                lesson.name,
+                lesson.steps.len()
+            ),
+            2,
+        ));
+    }
+    let own = opts.lab.is_none();
+    let lab = Lab::new(opts.lab.as_deref().unwrap_or(&lesson.lab_name()))?;
+    let exists =
+        lab.dir().exists() || !crate::netns::list_with_prefix(&lab.netns_prefix()).is_empty();
+    if exists && !own {
+        return Err(Error::msg(format!(
+            "lab {0} already exists and a lesson needs a fresh one: remove it with `dockernet --lab {0} lab down`, or leave out --lab",
+            lab.name
+        )));
+    }
+    let signals = Signals::install();
+    let runner = Runner::new(&lab.name, opts.lang, signals.clone())
+        .map_err(|e| Error::msg(format!("finding the dockernet binary: {e}")))?;
+    let mut s = Session {
+        lesson,
+        opts,
+        vars: Vars::new(&lab),
+        lab,
+        runner,
+        out: Printer::new(opts.lang),
+        tally: Tally::default(),
+        interactive: !opts.yes && std::io::stdin().is_terminal(),
+        stdin: None,
+    };
+    if exists {
+        // Left by an earlier `--keep`: this lesson's own lab, so start afresh.
+        s.remove_lab().await;
+    }
+    let stop = s.steps().await;
+    let lang = opts.lang;
+    if matches!(stop, Stop::Interrupted) {
+        s.out.error(&trf(lang, "interrupted", &[&s.lab.name]));
+        s.remove_lab().await;
+        return Ok(130);
+    }
+    let t = &s.tally;
+    println!(
+        "{}",
+        trf(lang, "summary", &[&t.passed, &t.failed.len(), &t.skipped])
+    );
+    if !t.failed.is_empty() {
+        s.out.error(&tr(lang, "failed_list"));
+        for f in &t.failed {
+            s.out.error(&format!("  ✗ {f}"));
+        }
+    }
+    let ok = t.failed.is_empty() && matches!(stop, Stop::Done);
+    if opts.keep {
+        s.print_keep();
+    } else {
+        s.remove_lab().await;
+        println!("{}", trf(lang, "lab_removed", &[&s.lab.name]));
+    }
+    if ok {
+        println!("{}", s.out.paint.good(&tr(lang, "done")));
+        Ok(0)
+    } else {
+        s.out.error(&trf(lang, "lesson_fail", &[&s.lesson.name]));
+        Ok(1)
+    }
+}
+
+impl Session<'_> {
+    async fn remove_lab(&self) {
+        let mut ex = crate::step::Executor::new(crate::step::Mode::Quiet);
+        if let Err(e) = crate::lab::lab_down(&self.lab, &mut ex).await {
+            eprintln!("dockernet: removing lab {}: {e}", self.lab.name);
+        }
+        ex.close().await;
+    }
+
+    fn print_keep(&self) {
+        let n = &self.lab.name;
+        self.out.text(&trf(self.opts.lang, "lab_kept", &[n]));
+        for c in ["ps", "show links", "show bridges", "show rules --table nat"] {
+            println!(
+                "  {}",
+                self.out.paint.cmd(&format!("sudo dockernet --lab {n} {c}"))
+            );
+        }
+        self.out.text(&tr(self.opts.lang, "remove_with"));
+        println!(
+            "  {}",
+            self.out
+                .paint
+                .cmd(&format!("sudo dockernet --lab {n} lab down"))
+        );
+    }
+
+    /// Wait for Enter (true) or `q` (false).
+    async fn prompt(&mut self, key: &str) -> std::result::Result<bool, Interrupted> {
+        if !self.interactive {
+            return Ok(true);
+        }
+        let rx = self.stdin.get_or_insert_with(|| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            // A plain thread, not the runtime's blocking pool: it may stay blocked in
+            // read(2) when the lesson ends, and must not hold the process up.
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                while std::io::stdin().read_line(&mut line).unwrap_or(0) > 0 {
+                    if tx.send(std::mem::take(&mut line)).is_err() {
+                        break;
+                    }
+                }
+            });
+            rx
+        });
+        print!("{} ", self.out.paint.dim(&tr(self.opts.lang, key)));
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        let signals = self.runner.signals().clone();
+        let line = tokio::select! {
+            l = rx.recv() => l,
+            _ = signals.wait() => return Err(Interrupted),
+        };
+        println!();
+        Ok(match line {
+            Some(l) => !l.trim().eq_ignore_ascii_case("q"),
+            None => true,
+        })
+    }
+
+    async fn steps(&mut self) -> Stop {
+        match self.steps_inner().await {
+            Ok(()) => Stop::Done,
+            Err(s) => s,
+        }
+    }
+
+    async fn steps_inner(&mut self) -> std::result::Result<(), Stop> {
+        let articles = articles().unwrap_or_default();
+        let lang = self.opts.lang;
+        self.out.header(self.lesson, &articles, &self.lab.name);
+        if !self.prompt("prompt_start").await? {
+            return Ok(());
+        }
+        let label = trf(lang, "setup", &[&self.lab.name]);
+        for c in &self.lesson.setup {
+            self.quiet(c, &label).await?;
+        }
+        let start = self.opts.step;
+        if start > 1 {
+            let label = trf(lang, "catching_up", &[&(start - 1)]);
+            println!("{label}");
+            for step in &self.lesson.steps[..start - 1] {
+                for c in &step.run {
+                    self.quiet(c, &label).await?;
+                }
+            }
+        }
+        let total = self.lesson.steps.len();
+        for (i, step) in self.lesson.steps.iter().enumerate().skip(start - 1) {
+            self.out.step_head(i + 1, total, step, &articles);
+            self.step(step).await?;
+            if i + 1 < total && !self.prompt("prompt").await? {
+                println!("{}", trf(lang, "stopped_at", &[&(i + 1)]));
+                return Ok(());
+            }
+        }
+        if let Some(o) = &self.lesson.outro {
+            self.out.text(o.get(lang));
+            println!();
+        }
+        Ok(())
+    }
+
+    /// Run a setup command without showing it; a failure ends the lesson.
+    async fn quiet(&mut self, command: &str, label: &str) -> std::result::Result<(), Stop> {
+        let argv = self.argv(command)?;
+        let out = self.runner.dockernet(&argv, false, None, label).await?;
+        self.vars.refresh(&self.lab);
+        if !out.success() {
+            self.out.command(&self.shown(&argv));
+            self.out.outcome(&out);
+            self.out.error(&tr(self.opts.lang, "command_failed"));
+            return Err(Stop::Fatal);
+        }
+        Ok(())
+    }
+
+    fn argv(&self, command: &str) -> std::result::Result<Vec<String>, Stop> {
+        self.vars.argv(command).map_err(|e| {
+            self.out.error(&format!("dockernet {command}: {e}"));
+            Stop::Fatal
+        })
+    }
+
+    fn shown(&self, argv: &[String]) -> String {
+        let words: Vec<String> = argv.iter().map(|w| quote(w)).collect();
+        format!("dockernet {}", words.join(" "))
+    }
+
+    /// Run a command shown to the learner, with its narration. A failed command ends
+    /// the lesson; a failed view (`view`) is only shown.
+    async fn visible(&mut self, command: &str, explain: bool) -> std::result::Result<(), Stop> {
+        let argv = self.argv(command)?;
+        let shown = self.shown(&argv);
+        self.out.command(&shown);
+        let view = !explain;
+        let timeout = view.then(|| std::time::Duration::from_secs(10));
+        let out = self.runner.dockernet(&argv, explain, timeout, &shown).await?;
+        self.out.outcome(&out);
+        self.vars.refresh(&self.lab);
+        if !out.success() && !view {
+            self.out.error(&tr(self.opts.lang, "command_failed"));
+            return Err(Stop::Fatal);
+        }
+        Ok(())
+    }
+
+    async fn step(&mut self, step: &Step) -> std::result::Result<(), Stop> {
+        let lang = self.opts.lang;
+        let before = snapshot::take(&self.lab, &self.runner).await?;
+        for c in &step.run {
+            self.visible(c, true).await?;
+        }
+        if let Some(sab) = &step.sabotage
+            && std::env::var(SABOTAGE_ENV).is_ok_and(|v| v == sab.key)
+        {
+            self.out.note(&trf(lang, "sabotage", &[&sab.key]));
+            self.visible(&sab.run, true).await?;
+        }
+        let mut background: Vec<(String, BackgroundChild)> = Vec::new();
+        let mut logs: BTreeMap<String, Capture> = BTreeMap::new();
+        for b in &step.background {
+            if let Some(p) = &b.requires
+                && crate::util::which(p).is_none()
+            {
+                let why = tr(lang, "not_installed").replace("{}", p);
+                self.out
+                    .note(&format!("{}: {} ({why})", tr(lang, "skipped"), b.run));
+                continue;
+            }
+            let argv = self.argv(&b.run)?;
+            println!(
+                "  {}",
+                self.out.paint.bold(&format!("$ {} &", self.shown(&argv)))
+            );
+            match self.runner.background(&argv) {
+                Ok(child) => {
+                    logs.insert(b.id.clone(), child.output.clone());
+                    background.push((b.id.clone(), child));
+                }
+                Err(e) => self.out.error(&format!("{}: {e}", b.run)),
+            }
+        }
+        if !step.run.is_empty() || !step.background.is_empty() {
+            println!();
+        }
+        let after = snapshot::take(&self.lab, &self.runner).await;
+        let result = match after {
+            Ok(after) => {
+                self.out.diff(&self.lab, &snapshot::diff(&before, &after));
+                self.views_and_checks(step, &logs).await
+            }
+            Err(i) => Err(i.into()),
+        };
+        for (id, child) in background {
+            let text = child.stop().await;
+            self.out.background_output(&id, &text);
+        }
+        result
+    }
+
+    async fn views_and_checks(
+        &mut self,
+        step: &Step,
+        logs: &BTreeMap<String, Capture>,
+    ) -> std::result::Result<(), Stop> {
+        for v in &step.show {
+            self.visible(v, false).await?;
+            println!();
+        }
+        if step.checks.is_empty() {
+            return Ok(());
+        }
+        self.out.checks_head();
+        for c in &step.checks {
+            let mut ctx = check::Context {
+                runner: &self.runner,
+                vars: &mut self.vars,
+                logs,
+                lang: self.opts.lang,
+            };
+            let verdict = check::evaluate(c, &mut ctx).await?;
+            let commands = check::commands(c, &self.vars);
+            self.out.check(c, &commands, &verdict);
+            match verdict {
+                Verdict::Pass(_) => self.tally.passed += 1,
+                Verdict::Skip(_) => self.tally.skipped += 1,
+                Verdict::Fail { .. } => {
+                    let claim = c
+                        .claim
+                        .as_deref()
+                        .map(|c| format!("{c} "))
+                        .unwrap_or_default();
+                    self.tally
+                        .failed
+                        .push(format!("{claim}{}", c.what.get(self.opts.lang)));
+                }
+            }
+        }
+        println!();
+        Ok(())
+    }
+}
