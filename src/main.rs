@@ -12,6 +12,7 @@ use dockernet::{cli, container, image};
 use clap::Parser;
 
 fn main() {
+    let _ = dockernet::util::STARTED.set(std::time::Instant::now());
     let args: Vec<String> = std::env::args().collect();
     let argv0 = args.first().map(String::as_str).unwrap_or("dockernet");
     let base = argv0.rsplit('/').next().unwrap_or(argv0);

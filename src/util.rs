@@ -4,6 +4,9 @@ use crate::error::{Context, Result};
 use std::io::Write;
 use std::path::Path;
 
+/// When this process started its work (set first thing in `main`), for timings.
+pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 /// `n` random bytes from the kernel (getrandom), for ids and names.
 pub fn random_bytes(n: usize) -> Vec<u8> {
     let mut buf = vec![0u8; n];

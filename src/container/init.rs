@@ -187,6 +187,10 @@ fn prepare(config: &InitConfig) -> Result<(), String> {
         None::<&str>,
     )
     .map_err(|e| format!("making / a slave mount: {e}"))?;
+    // The container has no use for the namespace files under /run/netns, and keeping
+    // its slave copies would make every later `ip netns add` propagate into every
+    // running container (netns creation would slow down as containers accumulate).
+    let _ = umount2("/run/netns", MntFlags::MNT_DETACH);
     if config.fresh_proc_sys {
         // /proc must be mounted from inside the new PID namespace to show only its
         // processes; /sys from inside the network namespace to show its interfaces.

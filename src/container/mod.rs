@@ -13,7 +13,7 @@ use crate::driver::{self, Attachment, EtcFiles, NetworkMode};
 use crate::error::{Context, EXIT_REFUSED, Error, Result};
 use crate::image::{self, BuiltinImage};
 use crate::lab::{ContainerRecord, ContainerStatus, Lab, LabState};
-use crate::step::Executor;
+use crate::step::{Executor, Step};
 use crate::util::{ProcRef, random_hex};
 use std::time::Duration;
 
@@ -280,7 +280,12 @@ pub async fn start(
     let (bindings, port_step) = publish::plan(lab, st, &rec)?;
     steps.extend(port_step);
     rec.ports = bindings;
-    rec.steps = steps.clone();
+    // The undo log keeps what changed the kernel; narration notes stay out of it.
+    rec.steps = steps
+        .iter()
+        .filter(|s| !matches!(s, Step::Note { .. }))
+        .cloned()
+        .collect();
     rec.status = ContainerStatus::Creating;
     rec.creator = ProcRef::of(std::process::id() as i32);
     st.containers.insert(id.to_string(), rec.clone());
@@ -323,10 +328,15 @@ pub async fn start(
         &rec.cmd,
     );
     if std::env::var_os("DOCKERNET_TIMINGS").is_some() {
+        let since_start = crate::util::STARTED
+            .get()
+            .map(|t| t.elapsed())
+            .unwrap_or_default();
         eprintln!(
-            "dockernet-timing network_ms={:.3} spawn_ms={:.3}",
+            "dockernet-timing network_ms={:.3} spawn_ms={:.3} before_network_ms={:.3}",
             network_time.as_secs_f64() * 1e3,
-            (t0.elapsed() - network_time).as_secs_f64() * 1e3
+            (t0.elapsed() - network_time).as_secs_f64() * 1e3,
+            (since_start - t0.elapsed()).as_secs_f64() * 1e3
         );
     }
     let spawned = match spawned {

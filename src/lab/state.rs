@@ -189,9 +189,8 @@ pub fn load(path: &Path) -> Result<Option<LabState>> {
     }
 }
 
-/// Write the state file atomically.
+/// Write the state file atomically (compact: it is rewritten on every change).
 pub fn save(path: &Path, st: &LabState) -> Result<()> {
-    let json =
-        serde_json::to_vec_pretty(st).map_err(|e| Error::msg(format!("encoding state: {e}")))?;
+    let json = serde_json::to_vec(st).map_err(|e| Error::msg(format!("encoding state: {e}")))?;
     crate::util::write_atomic(path, &json)
 }
