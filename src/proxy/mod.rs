@@ -7,10 +7,11 @@
 //! under the name `docker-proxy`, `main` hands its arguments to
 //! [`proxy_main`].
 //!
-//! - TCP: one edge-triggered epoll loop; each direction is relayed with
-//!   `splice(2)` through a pipe (no copies to user space), falling back to a
-//!   256 KiB read/write buffer where splice is refused. Half-closes are
-//!   passed on with `shutdown(SHUT_WR)`.
+//! - TCP: one edge-triggered epoll loop (more on request); bulk data is
+//!   relayed with `splice(2)` through a pipe (no copies to user space),
+//!   reads under 8 KiB are copied (cheaper for request/response traffic),
+//!   and a 256 KiB read/write buffer takes over where splice is refused.
+//!   Half-closes are passed on with `shutdown(SHUT_WR)`.
 //! - UDP: one socket per client flow, `connect()`ed to the container, idle
 //!   flows forgotten after 90 s like docker-proxy's conntrack table.
 
@@ -45,8 +46,9 @@ pub use udp::{UDP_BUF, UDP_IDLE_TIMEOUT, serve_udp};
 /// loop fails, 2 for bad flags.
 ///
 /// Call it before starting other threads: it blocks SIGINT and SIGTERM in
-/// the calling thread and reads them from a signalfd, so they end the loop
-/// cleanly instead of killing the process mid-write.
+/// the calling thread (the loop threads it starts inherit that) and reads
+/// them from a signalfd, so they end the loops cleanly instead of killing
+/// the process mid-write.
 pub fn proxy_main(args: &[String]) -> i32 {
     let cfg = match parse_args(args) {
         Ok(cfg) => cfg,
@@ -59,6 +61,9 @@ pub fn proxy_main(args: &[String]) -> i32 {
             return 2;
         }
     };
+    // Before anything writes: a parent that closed its end of the ready
+    // pipe must cost us an EPIPE, not the process.
+    sys::ignore_sigpipe();
     let ready = match cfg.ready_fd.map(ReadyFd::take).transpose() {
         Ok(r) => r,
         Err(msg) => {

@@ -103,7 +103,9 @@ impl PipePool {
                 match nix::unistd::write(&p.w, &self.scratch[parked..n]) {
                     Ok(k) => parked += k,
                     Err(nix::errno::Errno::EINTR) => {}
-                    Err(e) => return Err(e.into()),
+                    // Not EAGAIN as such: the caller would take it for an
+                    // empty source and forget the bytes just read.
+                    Err(e) => return Err(io::Error::other(format!("parking in pipe: {e}"))),
                 }
             }
             *len += n - m;
@@ -187,7 +189,8 @@ impl Half {
         }
     }
 
-    fn pending(&self) -> usize {
+    /// Bytes read but not yet written on.
+    pub fn pending(&self) -> usize {
         match &self.stage {
             Stage::Pipe { len, .. } => *len,
             Stage::Copy { start, end, .. } => end - start,

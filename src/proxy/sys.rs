@@ -14,7 +14,7 @@ use nix::sys::socket::{
 
 /// Size requested for each relay pipe. 1 MiB is the default
 /// `/proc/sys/fs/pipe-max-size`, so root always gets it; unprivileged users
-/// may be refused (see [`Pipe::new`]).
+/// may be refused, and then keep the 64 KiB default.
 pub const PIPE_SIZE: usize = 1 << 20;
 
 /// A level-triggered "stop now" event for the serving loops.

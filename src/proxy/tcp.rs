@@ -1,5 +1,6 @@
-//! The TCP proxy: one edge-triggered epoll loop accepting clients, connecting
-//! to the container without blocking, and relaying both directions.
+//! The TCP proxy: an edge-triggered epoll loop (or several sharing the
+//! listener) that accepts clients, connects to the container without
+//! blocking, and relays both directions of each connection.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -27,23 +28,23 @@ const FD_BACKOFF: Duration = Duration::from_millis(100);
 /// Tuning knobs of [`serve_tcp_opts`].
 #[derive(Clone, Debug)]
 pub struct TcpOptions {
-    /// Relay with `splice(2)` (default); `false` uses the 256 KiB
+    /// Relay bulk data with `splice(2)` (default; reads under 8 KiB are
+    /// still copied, which is cheaper for them); `false` uses the 256 KiB
     /// read/write fallback for every connection (for tests and comparison).
     pub splice: bool,
-    /// Event-loop threads sharing the listener (default: one per CPU, at
-    /// most 4). Each connection lives on the loop that accepted it. On a
-    /// 2-vCPU VM two loops relay ~15% more short connections per second than
-    /// one, because waking the peer of a loopback/veth send (an IPI) is paid
-    /// by the sending thread.
+    /// Event-loop threads sharing the listener (default 1). Each connection
+    /// lives on the loop that accepted it. On a 2-vCPU VM a second loop
+    /// helped only while the per-connection cost was higher (all-splice
+    /// relaying); with small reads copied, one loop relayed as many or more
+    /// short connections, and costs one thread per published port less.
     pub workers: usize,
 }
 
 impl Default for TcpOptions {
     fn default() -> Self {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         TcpOptions {
             splice: true,
-            workers: cpus.clamp(1, 4),
+            workers: 1,
         }
     }
 }

@@ -1,11 +1,12 @@
 //! TCP proxy tests on 127.0.0.1.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use super::TcpOptions;
+use super::relay::{Half, PipePool, Ready};
 use super::test_util::*;
 
 #[test]
@@ -194,4 +195,68 @@ fn settle(target: usize) -> usize {
         last = n;
     }
     last
+}
+
+fn tcp_pair() -> (TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let a = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (b, _) = l.accept().unwrap();
+    (a, b)
+}
+
+#[test]
+fn small_read_parks_in_pipe_when_destination_is_full() {
+    let (mut client, src) = tcp_pair();
+    let (dst, mut reader) = tcp_pair();
+    src.set_nonblocking(true).unwrap();
+    dst.set_nonblocking(true).unwrap();
+    // Fill dst's send path while nobody reads, until the reader's window
+    // is closed too (send buffer space comes back as loopback delivers).
+    let mut filler = 0usize;
+    let chunk = [0xAAu8; 65536];
+    loop {
+        let before = filler;
+        loop {
+            match (&dst).write(&chunk) {
+                Ok(n) => filler += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        if filler == before {
+            break;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    let mut pool = PipePool::new(4);
+    let mut half = Half::new();
+    let (mut rs, mut rd) = (Ready::ALL, Ready::ALL);
+    let mut pump = |half: &mut Half| {
+        thread::sleep(Duration::from_millis(20)); // let loopback deliver
+        (rs, rd) = (Ready::ALL, Ready::ALL); // as if both edges fired
+        half.pump(&src, &mut rs, &dst, &mut rd, &mut pool).unwrap();
+    };
+    client.write_all(b"first small message").unwrap();
+    pump(&mut half);
+    assert_eq!(half.pending(), 19, "the unwritten read waits in the pipe");
+    client.write_all(b"; second one").unwrap();
+    pump(&mut half);
+    assert_eq!(half.pending(), 31, "later bytes queue behind it");
+    client.shutdown(Shutdown::Write).unwrap();
+    pump(&mut half);
+    assert!(!half.done(), "EOF waits for the parked bytes");
+
+    reader
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    while !half.done() || got.len() < filler + 31 {
+        let n = reader.read(&mut buf).unwrap();
+        assert!(n > 0, "EOF before all data");
+        got.extend_from_slice(&buf[..n]);
+        pump(&mut half);
+    }
+    assert_eq!(&got[filler..], b"first small message; second one");
+    assert_eq!(reader.read(&mut buf).unwrap(), 0, "EOF passed on");
 }
