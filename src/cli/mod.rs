@@ -5,6 +5,7 @@ mod containers;
 mod labcmd;
 mod lesson;
 mod network;
+mod ps;
 mod show;
 
 use crate::error::Result;
@@ -69,7 +70,7 @@ pub enum Command {
     /// Run a command in a running container (docker exec).
     Exec(containers::ExecArgs),
     /// List containers (docker ps).
-    Ps(containers::PsArgs),
+    Ps(ps::PsArgs),
     /// Show a container's output (docker logs).
     Logs(containers::LogsArgs),
     /// Stop running containers (docker stop).
@@ -79,7 +80,7 @@ pub enum Command {
     /// Remove containers (docker rm).
     Rm(containers::RmArgs),
     /// List port mappings of a container (docker port).
-    Port(containers::PortArgs),
+    Port(ps::PortArgs),
     /// Show a container's low-level information as JSON (docker inspect).
     Inspect(containers::NamesArgs),
     /// Manage networks (docker network).
@@ -150,13 +151,13 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         Command::World(a) => labcmd::shell(&lab, mode, labcmd::Place::World, a.command).await,
         Command::Run(a) => containers::run(&lab, mode, *a).await,
         Command::Exec(a) => containers::exec(&lab, mode, a).await,
-        Command::Ps(a) => containers::ps(&lab, mode, a).await,
+        Command::Ps(a) => ps::ps(&lab, mode, a).await,
         Command::Logs(a) => containers::logs(&lab, mode, a).await,
         Command::Stop(a) => containers::stop(&lab, mode, a).await,
         Command::Start(a) => containers::start(&lab, mode, a).await,
         Command::Rm(a) => containers::rm(&lab, mode, a).await,
         Command::Inspect(a) => containers::inspect(&lab, mode, a).await,
-        Command::Port(a) => containers::port(&lab, mode, a).await,
+        Command::Port(a) => ps::port(&lab, mode, a).await,
         Command::Network(c) => network::network(&lab, mode, c).await,
         Command::Show(c) => show::show(&lab, mode, c).await,
         Command::Lesson(a) => lesson::lesson(&lab, mode, cli.lang, a).await,

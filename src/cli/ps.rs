@@ -1,0 +1,176 @@
+//! `ps` and `port`: listing containers and their published ports in Docker's formats.
+
+use super::{Format, open_lab};
+use crate::error::{Error, Result};
+use crate::lab::{ContainerStatus, Lab};
+use crate::step::{Executor, Mode};
+use clap::Args;
+
+/// `ps` flags.
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show all containers (default shows just running).
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Only display container IDs.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Don't truncate output.
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `ps`
+pub async fn ps(lab: &Lab, mode: Mode, a: PsArgs) -> Result<i32> {
+    let mut ex = Executor::new(mode);
+    let (_lock, st) = open_lab(lab, &mut ex).await?;
+    ex.close().await;
+    let now = crate::util::now_unix();
+    let mut list: Vec<_> = st
+        .containers
+        .values()
+        .filter(|c| a.all || c.status == ContainerStatus::Running)
+        .collect();
+    // Newest first, like Docker.
+    list.sort_by(|x, y| y.created.total_cmp(&x.created));
+    let ago = |t: f64| (now - t).max(0.0) as u64;
+    let id = |c: &crate::lab::ContainerRecord| {
+        if a.no_trunc {
+            c.id.clone()
+        } else {
+            c.id[..12].to_string()
+        }
+    };
+    if a.quiet {
+        for c in &list {
+            println!("{}", id(c));
+        }
+        return Ok(0);
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            let status = match c.status {
+                ContainerStatus::Running => {
+                    crate::docker::status_up(ago(c.started.unwrap_or(c.created)))
+                }
+                ContainerStatus::Exited => crate::docker::status_exited(
+                    c.exit_code.unwrap_or(0),
+                    ago(c.finished.unwrap_or(now)),
+                ),
+                ContainerStatus::Creating => crate::docker::status_created().to_string(),
+            };
+            vec![
+                id(c),
+                c.image.clone().unwrap_or_else(|| "(host)".into()),
+                crate::docker::ps_command(&c.cmd, !a.no_trunc),
+                crate::docker::created_ago(ago(c.created)),
+                status,
+                ps_ports(c),
+                c.name.clone(),
+            ]
+        })
+        .collect();
+    if a.format == Format::Json {
+        for (c, r) in list.iter().zip(&rows) {
+            let v = serde_json::json!({
+                "Command": r[2], "CreatedAt": crate::view::docker_inspect::rfc3339(c.created), "ID": r[0],
+                "Image": r[1], "Labels": "", "LocalVolumes": "0", "Mounts": "", "Names": c.name,
+                "Networks": c.endpoints.iter().map(|e| e.network.clone()).collect::<Vec<_>>().join(","),
+                "Ports": r[5], "RunningFor": r[3].trim_end_matches(" ago"), "Size": "0B",
+                "State": crate::view::docker_inspect::state_word(c), "Status": r[4]
+            });
+            println!("{v}");
+        }
+        return Ok(0);
+    }
+    print!(
+        "{}",
+        crate::docker::render_table(
+            &[
+                "CONTAINER ID",
+                "IMAGE",
+                "COMMAND",
+                "CREATED",
+                "STATUS",
+                "PORTS",
+                "NAMES"
+            ],
+            &rows
+        )
+    );
+    Ok(0)
+}
+
+/// The PORTS column: published bindings while running, plus exposed-only ports.
+fn ps_ports(c: &crate::lab::ContainerRecord) -> String {
+    let mut all: Vec<crate::docker::PortBinding> = if c.status == ContainerStatus::Running {
+        c.ports.clone()
+    } else {
+        Vec::new()
+    };
+    for e in &c.exposed {
+        let (port, proto) = e.split_once('/').unwrap_or((e, "tcp"));
+        let Ok(port) = port.parse::<u16>() else {
+            continue;
+        };
+        if !all
+            .iter()
+            .any(|b| b.container_port == port && b.proto == proto)
+        {
+            all.push(crate::docker::PortBinding {
+                host_ip: String::new(),
+                host_port: 0,
+                container_port: port,
+                proto: proto.into(),
+            });
+        }
+    }
+    crate::docker::ps_ports(&all)
+}
+
+/// `port` flags.
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// Container name or ID.
+    pub container: String,
+    /// PRIVATE_PORT[/PROTO]
+    pub port: Option<String>,
+}
+
+/// `port`: the container's published bindings, in Docker's format.
+pub async fn port(lab: &Lab, mode: Mode, a: PortArgs) -> Result<i32> {
+    let mut ex = Executor::new(mode);
+    let (_lock, st) = open_lab(lab, &mut ex).await?;
+    ex.close().await;
+    let c = st.find(&a.container)?;
+    let filter = match &a.port {
+        None => None,
+        Some(spec) => {
+            let (p, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
+            let p: u16 = p
+                .parse()
+                .map_err(|_| Error::msg(format!("Error: invalid port ({spec}): invalid syntax")))?;
+            Some((p, proto.to_string()))
+        }
+    };
+    let lines = crate::docker::port_lines(
+        &c.ports,
+        filter.as_ref().map(|(p, proto)| (*p, proto.as_str())),
+    );
+    if lines.is_empty()
+        && let Some((p, proto)) = &filter
+    {
+        return Err(Error::msg(format!(
+            "Error: No public port '{p}/{proto}' published for {}",
+            a.container
+        )));
+    }
+    for l in lines {
+        println!("{l}");
+    }
+    Ok(0)
+}
