@@ -5,6 +5,35 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static NO_COLOR: AtomicBool = AtomicBool::new(false);
+static CHINESE: AtomicBool = AtomicBool::new(false);
+static LANG_SET: AtomicBool = AtomicBool::new(false);
+
+/// Choose the language of dockernet's own messages (`--lang`); `None` reads
+/// LC_ALL / LANG (Chinese when they start with `zh`). Docker's own error texts stay as
+/// Docker prints them, so learners can compare and search them.
+pub fn set_lang(chinese: Option<bool>) {
+    let zh = chinese.unwrap_or_else(|| {
+        ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+            .is_some_and(|v| v.starts_with("zh"))
+    });
+    CHINESE.store(zh, Ordering::Relaxed);
+    LANG_SET.store(true, Ordering::Relaxed);
+}
+
+/// True when messages should be in Chinese.
+pub fn chinese() -> bool {
+    if !LANG_SET.load(Ordering::Relaxed) {
+        set_lang(None);
+    }
+    CHINESE.load(Ordering::Relaxed)
+}
+
+/// Pick the English or the Chinese text of a message.
+pub fn tr(en: impl Into<String>, zh: impl Into<String>) -> String {
+    if chinese() { zh.into() } else { en.into() }
+}
 
 /// Turn colors off for the whole process (`--no-color`).
 pub fn disable_color() {

@@ -143,6 +143,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
     if cli.no_color {
         crate::ui::disable_color();
     }
+    crate::ui::set_lang(cli.lang.map(|l| l == Lang::Zh));
     let lab = crate::lab::Lab::new(&cli.lab)?;
     let mode = cli.mode();
     match cli.command {
@@ -185,9 +186,10 @@ pub(crate) fn require_root() -> Result<()> {
     if nix::unistd::geteuid().is_root() {
         Ok(())
     } else {
-        Err(crate::error::Error::msg(
+        Err(crate::error::Error::msg(crate::ui::tr(
             "dockernet needs root to work with network namespaces: run it with sudo",
-        ))
+            "dockernet 需要 root 权限来操作网络命名空间：请用 sudo 运行",
+        )))
     }
 }
 

@@ -166,7 +166,11 @@ impl Batch {
 fn tool(name: &str) -> Result<std::path::PathBuf> {
     crate::util::which(name).ok_or_else(|| {
         Error::msg(format!(
-            "{name} not found: install it with `sudo apt-get install iptables`"
+            "{}",
+            crate::ui::tr(
+                format!("{name} not found: install it with `sudo apt-get install iptables`"),
+                format!("找不到 {name}：请先安装 `sudo apt-get install iptables`"),
+            )
         ))
     })
 }

@@ -53,9 +53,10 @@ pub fn container_path(lab: &Lab, image: Option<&BuiltinImage>) -> Result<String>
         Some(img) if img.uses_busybox => {
             let dir = lab.image_bin("busybox");
             if !dir.exists() && crate::util::which("busybox").is_none() {
-                return Err(Error::msg(
+                return Err(Error::msg(crate::ui::tr(
                     "the busybox image uses the host's busybox, which is not installed: run `sudo apt-get install busybox-static`",
-                ));
+                    "busybox 镜像使用宿主机的 busybox，但它没有安装：请运行 `sudo apt-get install busybox-static`",
+                )));
             }
             Ok(format!("{}:{applets}:{STANDARD_PATH}", dir.display()))
         }

@@ -268,14 +268,19 @@ fn start_world_web(lab: &Lab, exec: &mut Executor) -> Result<ProcRef> {
 /// Refuse early, with the fix, when the machine lacks what a lab needs.
 fn preflight() -> Result<()> {
     if !nix::unistd::geteuid().is_root() {
-        return Err(Error::msg(
+        return Err(Error::msg(crate::ui::tr(
             "dockernet needs root to build network namespaces: run it with sudo",
-        ));
+            "dockernet 需要 root 权限来创建网络命名空间：请用 sudo 运行",
+        )));
     }
     for tool in ["iptables-restore", "iptables-save"] {
         if crate::util::which(tool).is_none() {
             return Err(Error::msg(format!(
-                "{tool} not found: install it with `sudo apt-get install iptables`"
+                "{}",
+                crate::ui::tr(
+                    format!("{tool} not found: install it with `sudo apt-get install iptables`"),
+                    format!("找不到 {tool}：请先安装 `sudo apt-get install iptables`"),
+                )
             )));
         }
     }

@@ -60,8 +60,13 @@ impl Lab {
                 .is_some_and(|c| c.is_ascii_alphanumeric());
         if !ok {
             return Err(Error::with_code(
-                format!(
-                    "invalid lab name {name:?}: use 1-32 letters, digits or '_' (no '-'), e.g. --lab class1"
+                crate::ui::tr(
+                    format!(
+                        "invalid lab name {name:?}: use 1-32 letters, digits or '_' (no '-'), e.g. --lab class1"
+                    ),
+                    format!(
+                        "实验环境名称 {name:?} 无效：请用 1-32 个字母、数字或 '_'（不能有 '-'），例如 --lab class1"
+                    ),
                 ),
                 2,
             ));

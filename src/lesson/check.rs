@@ -98,11 +98,10 @@ async fn attempt(check: &Check, ctx: &mut Context<'_>) -> Result<Verdict, Interr
     if let Some(name) = &check.veth_pair {
         return veth_pair(name, ctx).await;
     }
+    // A missing rule is reported after the traffic was tried: the learner sees what
+    // its absence does (a request that never comes back), not only that it is absent.
     let before = match &check.counter {
-        Some(c) => match read_counter(c, ctx).await? {
-            Ok(n) => Some(n),
-            Err(v) => return Ok(v),
-        },
+        Some(c) => Some(read_counter(c, ctx).await?),
         None => None,
     };
     let mut seen_run = None;
@@ -126,7 +125,17 @@ async fn attempt(check: &Check, ctx: &mut Context<'_>) -> Result<Verdict, Interr
                 Expect::Ok => tr(lang, "expect_ok"),
                 _ => tr(lang, "expect_fail"),
             };
-            return Ok(fail(expected, describe(&out, timeout, lang)));
+            let mut seen = describe(&out, timeout, lang);
+            if let (Some(Err(_)), Some(c)) = (&before, &check.counter) {
+                let rule: Vec<String> = c
+                    .rule
+                    .iter()
+                    .map(|r| ctx.vars.expand(r).unwrap_or_else(|e| e))
+                    .collect();
+                seen.push('\n');
+                seen.push_str(&rule_text(lang, "rule_missing", c, &rule));
+            }
+            return Ok(fail(expected, seen));
         }
         if check.log.is_none() {
             if let Some(v) = match_text(check, &out.text(), ctx.vars, lang) {
@@ -146,6 +155,10 @@ async fn attempt(check: &Check, ctx: &mut Context<'_>) -> Result<Verdict, Interr
         return Ok(Verdict::Pass(first_matching_line(check, &text, ctx.vars)));
     }
     if let (Some(c), Some(before)) = (&check.counter, before) {
+        let before = match before {
+            Ok(n) => n,
+            Err(v) => return Ok(v),
+        };
         let after = match read_counter(c, ctx).await? {
             Ok(n) => n,
             Err(v) => return Ok(v),
@@ -169,6 +182,12 @@ async fn attempt(check: &Check, ctx: &mut Context<'_>) -> Result<Verdict, Interr
             Some(l) if !out.timed_out => l.trim().to_string(),
             _ => describe(&out, timeout, lang),
         })));
+    }
+    if let Some(key) = &check.save
+        && check.contains.is_empty()
+    {
+        let value = out.stdout.trim();
+        return Ok(Verdict::Pass(Some(format!("{{{key}}} = {value}"))));
     }
     Ok(Verdict::Pass(first_matching_line(
         check,
@@ -269,21 +288,39 @@ fn in_order(line: &str, parts: &[String]) -> bool {
 /// The line that shows a passing check held (the first one matched), trimmed.
 fn first_matching_line(check: &Check, text: &str, vars: &Vars) -> Option<String> {
     let exp = |s: &str| vars.expand(s).unwrap_or_default();
-    let line = if let Some(parts) = check.lines.first() {
+    let (line, key) = if let Some(parts) = check.lines.first() {
         let parts: Vec<String> = parts.iter().map(|p| exp(p)).collect();
-        text.lines().find(|l| in_order(l, &parts))
+        let line = text.lines().find(|l| in_order(l, &parts))?;
+        (line, parts.into_iter().next().unwrap_or_default())
     } else if let Some(want) = check.contains.first() {
         let want = exp(want);
-        text.lines().find(|l| l.contains(&want))
+        (text.lines().find(|l| l.contains(&want))?, want)
     } else {
-        None
-    }?;
-    let line = line.trim();
-    Some(if line.chars().count() > 100 {
-        format!("{}…", line.chars().take(100).collect::<String>())
-    } else {
-        line.to_string()
-    })
+        return None;
+    };
+    Some(excerpt(line, &key, 96))
+}
+
+/// `line` with runs of spaces collapsed, cut to `max` characters around `key`.
+fn excerpt(line: &str, key: &str, max: usize) -> String {
+    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= max {
+        return line;
+    }
+    let at = line
+        .find(key)
+        .map(|b| line[..b].chars().count())
+        .unwrap_or(0);
+    let start = at.saturating_sub(max / 3).min(chars.len() - max);
+    let mut s: String = chars[start..start + max].iter().collect();
+    if start > 0 {
+        s.insert(0, '…');
+    }
+    if start + max < chars.len() {
+        s.push('…');
+    }
+    s
 }
 
 /// The packet counter of the rule, or the verdict to give when it cannot be read.
@@ -312,16 +349,15 @@ async fn read_counter(
         .and_then(|l| l.split_whitespace().next()?.parse::<u64>().ok());
     Ok(found.ok_or_else(|| {
         fail(
-            format!(
-                "{} {} {}: {}",
-                tr(lang, "rule_in"),
-                c.table,
-                c.chain,
-                rule.join(" … ")
-            ),
+            rule_text(lang, "rule_present", c, &rule),
             describe(&out, Duration::from_secs(10), lang),
         )
     }))
+}
+
+/// "a rule in nat POSTROUTING matching MASQUERADE … 172.17.0.0/16" (or `rule_missing`).
+fn rule_text(lang: Lang, key: &str, c: &super::model::Counter, rule: &[String]) -> String {
+    trf(lang, key, &[&c.table, &c.chain, &rule.join(" … ")])
 }
 
 /// `vethX@ifN` on the host and `eth0@ifM` in the container name each other's index.
@@ -373,6 +409,17 @@ mod tests {
             &p(&["MASQUERADE", "!docker0", "172.17.0.0/16"])
         ));
         assert!(!in_order(l, &p(&["172.17.0.0/16", "MASQUERADE"])));
+    }
+
+    #[test]
+    fn excerpts_collapse_spaces_and_keep_the_match() {
+        assert_eq!(excerpt("a    b", "b", 10), "a b");
+        let long = format!("{} KEY {}", "x ".repeat(60), "y ".repeat(60));
+        let e = excerpt(&long, "KEY", 30);
+        assert!(
+            e.contains("KEY") && e.starts_with('…') && e.ends_with('…'),
+            "{e}"
+        );
     }
 
     #[test]

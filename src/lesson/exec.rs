@@ -220,14 +220,22 @@ impl Runner {
         label: &str,
     ) -> Result<Outcome, Interrupted> {
         let cmd = self.command(args, explain);
-        self.run(cmd, timeout, label).await
+        // A command that changes the lab is left to finish when the lesson is
+        // interrupted (they take milliseconds), so that `lab down` finds every
+        // container complete and recorded; anything else is stopped at once.
+        let changes = matches!(
+            args.first().map(String::as_str),
+            Some("run" | "rm" | "start" | "stop" | "lab" | "network")
+        );
+        self.run(cmd, timeout, label, changes).await
     }
 
     /// Run a program (a kernel tool) to completion.
     pub async fn program(&self, prog: &str, args: &[&str]) -> Result<Outcome, Interrupted> {
         let mut cmd = tokio::process::Command::new(prog);
         cmd.args(args);
-        self.run(cmd, Some(Duration::from_secs(20)), "").await
+        self.run(cmd, Some(Duration::from_secs(20)), "", false)
+            .await
     }
 
     /// Start `dockernet --lab LAB ARGS...` in the background.
@@ -254,6 +262,7 @@ impl Runner {
         mut cmd: tokio::process::Command,
         timeout: Option<Duration>,
         label: &str,
+        finish_on_interrupt: bool,
     ) -> Result<Outcome, Interrupted> {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -293,7 +302,14 @@ impl Runner {
                     kill_group(pid, libc::SIGKILL);
                 }
                 _ = self.signals.wait() => {
-                    kill_group(pid, libc::SIGKILL);
+                    if finish_on_interrupt {
+                        let grace = tokio::time::timeout(Duration::from_secs(15), child.wait());
+                        if grace.await.is_err() {
+                            kill_group(pid, libc::SIGKILL);
+                        }
+                    } else {
+                        kill_group(pid, libc::SIGKILL);
+                    }
                     let _ = child.wait().await;
                     if let Some(s) = spinner { s.finish_and_clear(); }
                     return Err(Interrupted);

@@ -263,6 +263,44 @@ mod tests {
     }
 
     #[test]
+    fn the_validator_catches_mistakes() {
+        let bad = r#"
+name = "x"
+minutes = 1
+title = { en = "t", zh = "t" }
+intro = { en = "i", zh = "i" }
+[[step]]
+article = "999"
+section = "s"
+run = ["run -d --name a {nonsense}"]
+title = { en = "t", zh = "t" }
+text = { en = "t", zh = "t" }
+[[step.check]]
+claim = "C7"
+run = "exec a cat {later}"
+log = "nope"
+what = { en = "w", zh = "w" }
+hint = { en = "h", zh = "h" }
+[[step.check]]
+run = "exec a hostname"
+save = "later"
+what = { en = "w", zh = "w" }
+hint = { en = "h", zh = "h" }
+"#;
+        let l: Lesson = toml::from_str(bad).unwrap();
+        let p = l.problems(&articles().unwrap()).join("\n");
+        for want in [
+            "unknown article",
+            "{nonsense}",
+            "{later}",
+            "no background",
+            "C7",
+        ] {
+            assert!(p.contains(want), "expected {want:?} among:\n{p}");
+        }
+    }
+
+    #[test]
     fn claim_ranges_compress() {
         let c: Vec<String> = ["C01", "C02", "C04", "C05", "C06", "C12"]
             .iter()

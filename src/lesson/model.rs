@@ -239,8 +239,19 @@ impl Lesson {
                 out.push(format!("{at}: unknown article {:?}", s.article));
             }
             let ids: Vec<&str> = s.background.iter().map(|b| b.id.as_str()).collect();
+            // Saved values live within their step (`--step N` skips earlier checks).
+            let mut saved: Vec<&str> = Vec::new();
+            let mut texts: Vec<&str> = s.run.iter().chain(&s.show).map(String::as_str).collect();
+            texts.extend(s.background.iter().map(|b| b.run.as_str()));
+            texts.extend(s.sabotage.iter().map(|b| b.run.as_str()));
+            out.extend(unknown_keys(&texts, &saved).map(|k| format!("{at}: unknown {{{k}}}")));
             for c in &s.checks {
                 out.extend(c.problems(&ids).into_iter().map(|p| format!("{at}: {p}")));
+                let unknown: Vec<String> = unknown_keys(&c.texts(), &saved).collect();
+                out.extend(unknown.into_iter().map(|k| {
+                    format!("{at}: {{{k}}} is neither built in nor saved before in this step")
+                }));
+                saved.extend(c.save.as_deref());
             }
         }
         out
@@ -260,7 +271,31 @@ impl Step {
     }
 }
 
+/// Placeholders in `texts` that are neither built in nor in `saved`.
+fn unknown_keys<'a>(texts: &'a [&str], saved: &'a [&str]) -> impl Iterator<Item = String> + 'a {
+    texts
+        .iter()
+        .flat_map(|t| super::vars::keys(t))
+        .filter(move |k| !super::vars::is_builtin(k) && !saved.contains(&k.as_str()))
+}
+
 impl Check {
+    /// Every text of the check that may hold placeholders.
+    fn texts(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.run.iter().map(String::as_str).collect();
+        v.extend(
+            self.contains
+                .iter()
+                .chain(&self.not_contains)
+                .map(String::as_str),
+        );
+        v.extend(self.lines.iter().flatten().map(String::as_str));
+        if let Some(c) = &self.counter {
+            v.extend(c.rule.iter().map(String::as_str));
+        }
+        v
+    }
+
     /// Field combinations that make no sense.
     fn problems(&self, background_ids: &[&str]) -> Vec<String> {
         let mut out = Vec::new();

@@ -12,6 +12,30 @@ use std::collections::BTreeMap;
 /// Most lines shown per changed section before "… and N more".
 const MAX_DIFF_LINES: usize = 14;
 
+/// `: ` in English, `：` in Chinese.
+pub fn colon(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => ": ",
+        Lang::Zh => "：",
+    }
+}
+
+/// ` (text)` in English, `（text）` in Chinese (which takes no space before it).
+pub fn paren(lang: Lang, text: &str) -> String {
+    match lang {
+        Lang::En => format!(" ({text})"),
+        Lang::Zh => format!("（{text}）"),
+    }
+}
+
+/// An article's title: “title” in English, 《title》 in Chinese.
+pub fn quoted(lang: Lang, title: &str) -> String {
+    match lang {
+        Lang::En => format!("“{title}”"),
+        Lang::Zh => format!("《{title}》"),
+    }
+}
+
 /// Prints a lesson in one language, colored or not.
 pub struct Printer {
     /// Language.
@@ -54,10 +78,11 @@ impl Printer {
                 println!(
                     "{}",
                     p.dim(&format!(
-                        "{} {id}: «{}» ({})",
+                        "{} {id}{}{}{}",
                         tr(self.lang, "article"),
-                        a.title,
-                        a.source
+                        colon(self.lang),
+                        quoted(self.lang, &a.title),
+                        paren(self.lang, &a.source)
                     ))
                 );
             }
@@ -65,16 +90,20 @@ impl Printer {
         println!(
             "{}",
             p.dim(&format!(
-                "{}: {}",
+                "{}{}{}",
                 tr(self.lang, "claims"),
+                colon(self.lang),
                 super::claim_ranges(&lesson.claims())
             ))
         );
         println!();
         self.para(lesson.intro.get(self.lang), 0);
         println!();
-        self.para(&trf(self.lang, "type_yourself", &[&lab]), 0);
-        println!("  {}", p.cmd(&format!("export DOCKERNET_LAB={lab}")));
+        self.para(&tr(self.lang, "type_yourself").replace("{0}", lab), 0);
+        println!(
+            "  {}",
+            p.cmd(&format!("sudo dockernet --lab {lab} show bridges"))
+        );
         println!();
     }
 
@@ -99,10 +128,10 @@ impl Printer {
             .map(|a| a.title.as_str())
             .unwrap_or("");
         let mut src = format!(
-            "{} {} «{}» › {}",
+            "{} {} {} › {}",
             tr(self.lang, "article"),
             step.article,
-            title,
+            quoted(self.lang, title),
             step.section
         );
         let claims = step.claims();
@@ -118,7 +147,12 @@ impl Printer {
         self.para(step.text.get(self.lang), 2);
         if let Some(t) = &step.today {
             println!();
-            let text = format!("{}: {}", tr(self.lang, "today"), t.get(self.lang));
+            let text = format!(
+                "{}{}{}",
+                tr(self.lang, "today"),
+                colon(self.lang),
+                t.get(self.lang)
+            );
             for l in wrap(&text, self.width, 2) {
                 println!("{}", p.warn(&l));
             }
@@ -148,6 +182,9 @@ impl Printer {
         for l in out.stdout.trim_end_matches('\n').lines() {
             println!("    {l}");
         }
+        if out.stdout.trim().is_empty() && out.text().trim().is_empty() {
+            println!("    {}", p.dim(&tr(self.lang, "no_output_shown")));
+        }
         for l in out.stderr.lines().filter(|l| !is_narration(l)) {
             println!("    {}", p.warn(l));
         }
@@ -161,15 +198,28 @@ impl Printer {
     /// The kernel difference.
     pub fn diff(&self, lab: &Lab, d: &[SpaceDiff]) {
         let p = &self.paint;
-        println!("  {}", p.bold(&format!("{}:", tr(self.lang, "changed"))));
+        println!(
+            "  {}",
+            p.bold(&format!(
+                "{}{}",
+                tr(self.lang, "changed"),
+                colon(self.lang).trim_end()
+            ))
+        );
         if d.is_empty() {
             println!("    {}", tr(self.lang, "unchanged"));
         }
         for s in d {
             let mut label = self.ns_label(lab, &s.ns);
             match s.created {
-                Some(true) => label.push_str(&format!(" ({} {})", tr(self.lang, "new_ns"), s.ns)),
-                Some(false) => label.push_str(&format!(" ({} {})", tr(self.lang, "gone_ns"), s.ns)),
+                Some(true) => label.push_str(&paren(
+                    self.lang,
+                    &format!("{} {}", tr(self.lang, "new_ns"), s.ns),
+                )),
+                Some(false) => label.push_str(&paren(
+                    self.lang,
+                    &format!("{} {}", tr(self.lang, "gone_ns"), s.ns),
+                )),
                 None => {}
             }
             println!("    {}", p.bold(&label));
@@ -211,7 +261,11 @@ impl Printer {
     pub fn checks_head(&self) {
         println!(
             "  {}",
-            self.paint.bold(&format!("{}:", tr(self.lang, "checks")))
+            self.paint.bold(&format!(
+                "{}{}",
+                tr(self.lang, "checks"),
+                colon(self.lang).trim_end()
+            ))
         );
     }
 
@@ -231,7 +285,11 @@ impl Printer {
                 println!("    {} {claim}{what}", p.warn("–"));
                 println!(
                     "        {}",
-                    p.warn(&format!("{}: {why}", tr(self.lang, "skipped")))
+                    p.warn(&format!(
+                        "{}{}{why}",
+                        tr(self.lang, "skipped"),
+                        colon(self.lang)
+                    ))
                 );
                 return;
             }
@@ -251,10 +309,25 @@ impl Printer {
     }
 
     fn labelled(&self, key: &str, text: &str) {
-        let label = format!("{}: ", tr(self.lang, key));
-        let pad = " ".repeat(8 + super::ui::text_width(&label));
+        let label = format!("{}{}", tr(self.lang, key), colon(self.lang));
+        let indent = 8 + super::ui::text_width(&label);
+        let pad = " ".repeat(indent);
+        // Prose (the hint) is wrapped; command output (what was seen) is kept as is.
+        let lines: Vec<String> = if key == "hint" {
+            wrap(text, self.width, indent)
+                .into_iter()
+                .map(|l| l[indent.min(l.len())..].to_string())
+                .collect()
+        } else {
+            text.lines().map(String::from).collect()
+        };
         let mut first = true;
-        for line in text.lines() {
+        for line in lines {
+            let line = if key == "hint" {
+                self.paint.code_spans(&line)
+            } else {
+                line
+            };
             if first {
                 println!("        {}{line}", self.paint.warn(&label));
                 first = false;

@@ -34,8 +34,10 @@ pub struct Options {
 
 /// Why the steps stopped.
 enum Stop {
-    /// All steps ran (or the learner pressed q).
+    /// All steps ran.
     Done,
+    /// The learner pressed q.
+    Quit,
     /// A step's command failed.
     Fatal,
     /// Ctrl-C / SIGTERM / SIGHUP.
@@ -110,13 +112,16 @@ pub async fn run(lesson: &Lesson, opts: &Options) -> Result<i32> {
     };
     if exists {
         // Left by an earlier `--keep`: this lesson's own lab, so start afresh.
+        println!("{}", trf(opts.lang, "stale_lab", &[&s.lab.name]));
         s.remove_lab().await;
     }
     let stop = s.steps().await;
     let lang = opts.lang;
     if matches!(stop, Stop::Interrupted) {
+        println!();
         s.out.error(&trf(lang, "interrupted", &[&s.lab.name]));
         s.remove_lab().await;
+        println!("{}", trf(lang, "lab_removed", &[&s.lab.name]));
         return Ok(130);
     }
     let t = &s.tally;
@@ -130,7 +135,7 @@ pub async fn run(lesson: &Lesson, opts: &Options) -> Result<i32> {
             s.out.error(&format!("  ✗ {f}"));
         }
     }
-    let ok = t.failed.is_empty() && matches!(stop, Stop::Done);
+    let ok = t.failed.is_empty() && matches!(stop, Stop::Done | Stop::Quit);
     if opts.keep {
         s.print_keep();
     } else {
@@ -138,7 +143,9 @@ pub async fn run(lesson: &Lesson, opts: &Options) -> Result<i32> {
         println!("{}", trf(lang, "lab_removed", &[&s.lab.name]));
     }
     if ok {
-        println!("{}", s.out.paint.good(&tr(lang, "done")));
+        if matches!(stop, Stop::Done) {
+            println!("{}", s.out.paint.good(&tr(lang, "done")));
+        }
         Ok(0)
     } else {
         s.out.error(&trf(lang, "lesson_fail", &[&s.lesson.name]));
@@ -218,7 +225,7 @@ impl Session<'_> {
         let lang = self.opts.lang;
         self.out.header(self.lesson, &articles, &self.lab.name);
         if !self.prompt("prompt_start").await? {
-            return Ok(());
+            return Err(Stop::Quit);
         }
         let label = trf(lang, "setup", &[&self.lab.name]);
         for c in &self.lesson.setup {
@@ -240,7 +247,7 @@ impl Session<'_> {
             self.step(step).await?;
             if i + 1 < total && !self.prompt("prompt").await? {
                 println!("{}", trf(lang, "stopped_at", &[&(i + 1)]));
-                return Ok(());
+                return Err(Stop::Quit);
             }
         }
         if let Some(o) = &self.lesson.outro {
@@ -284,7 +291,10 @@ impl Session<'_> {
         self.out.command(&shown);
         let view = !explain;
         let timeout = view.then(|| std::time::Duration::from_secs(10));
-        let out = self.runner.dockernet(&argv, explain, timeout, &shown).await?;
+        let out = self
+            .runner
+            .dockernet(&argv, explain, timeout, &shown)
+            .await?;
         self.out.outcome(&out);
         self.vars.refresh(&self.lab);
         if !out.success() && !view {
@@ -300,11 +310,13 @@ impl Session<'_> {
         for c in &step.run {
             self.visible(c, true).await?;
         }
+        let mut sabotaged = false;
         if let Some(sab) = &step.sabotage
             && std::env::var(SABOTAGE_ENV).is_ok_and(|v| v == sab.key)
         {
             self.out.note(&trf(lang, "sabotage", &[&sab.key]));
             self.visible(&sab.run, true).await?;
+            sabotaged = true;
         }
         let mut background: Vec<(String, BackgroundChild)> = Vec::new();
         let mut logs: BTreeMap<String, Capture> = BTreeMap::new();
@@ -333,10 +345,14 @@ impl Session<'_> {
         if !step.run.is_empty() || !step.background.is_empty() {
             println!();
         }
+        let acted = !step.run.is_empty() || !background.is_empty() || sabotaged;
         let after = snapshot::take(&self.lab, &self.runner).await;
         let result = match after {
             Ok(after) => {
-                self.out.diff(&self.lab, &snapshot::diff(&before, &after));
+                // A step that only looks changes nothing: no difference to show.
+                if acted {
+                    self.out.diff(&self.lab, &snapshot::diff(&before, &after));
+                }
                 self.views_and_checks(step, &logs).await
             }
             Err(i) => Err(i.into()),

@@ -41,8 +41,18 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("output_lacks", "output without", "输出中不包含"),
     ("a_line_with", "a line with", "某一行依次包含"),
     ("no_output", "no output", "没有任何输出"),
+    ("no_output_shown", "(no output)", "（无输出）"),
     ("line_count", "{} line(s) of output", "输出恰好 {} 行"),
-    ("rule_in", "a rule in", "规则所在："),
+    (
+        "rule_present",
+        "a rule in {} {} matching {}",
+        "{} 表 {} 链中有匹配 {} 的规则",
+    ),
+    (
+        "rule_missing",
+        "(there is no rule in {} {} matching {})",
+        "（{} 表 {} 链中没有匹配 {} 的规则）",
+    ),
     (
         "veth_pair",
         "the host's vethX@ifN names eth0's index, and eth0@ifM names the veth's index",
@@ -113,8 +123,13 @@ const WORDS: &[(&str, &str, &str)] = &[
     ),
     (
         "type_yourself",
-        "Every command runs in lab {}. To type them yourself (with --keep), first run:",
-        "所有命令都在实验环境 {} 中执行。如果想自己动手输入（配合 --keep），先执行：",
+        "Every command runs in lab {0}: to type one yourself, add `--lab {0}` (run the lesson with --keep to explore afterwards), for example:",
+        "所有命令都在实验环境 {0} 中执行：自己动手输入时加上 `--lab {0}`（想在课程结束后继续探索，运行课程时加 --keep），例如：",
+    ),
+    (
+        "stale_lab",
+        "Removing lab {} left by an earlier run …",
+        "正在删除之前运行留下的实验环境 {} ……",
     ),
     ("bg_output", "{} printed:", "{} 的输出："),
     ("stopped_at", "Stopped after step {}.", "在第 {} 步后停止。"),

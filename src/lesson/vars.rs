@@ -97,6 +97,39 @@ impl Vars {
     }
 }
 
+/// The placeholder names used in `text` (`ip:web1`, `host_ip`), without braces.
+pub fn keys(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('{') {
+        let tail = &rest[i..];
+        if tail.starts_with("{{") {
+            rest = &tail[2..];
+            continue;
+        }
+        match tail.find('}') {
+            Some(end) => {
+                out.push(tail[1..end].to_string());
+                rest = &tail[end + 1..];
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// Whether a placeholder name is one the engine fills in itself (not a saved value).
+pub fn is_builtin(key: &str) -> bool {
+    match key.split_once(':') {
+        Some((kind, rest)) => {
+            !rest.is_empty()
+                && (["ip", "mac", "veth", "id", "ns"].contains(&kind)
+                    || (kind == "port" && rest.contains(':')))
+        }
+        None => ["lab", "lab_dir", "host_ip", "internet_ip"].contains(&key),
+    }
+}
+
 /// Shell-like word splitting, without expansion.
 pub fn split(command: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
@@ -199,6 +232,13 @@ mod tests {
             v.argv("exec c ping -c 1 {ip:web1}").unwrap(),
             ["exec", "c", "ping", "-c", "1", "172.17.0.2"]
         );
+    }
+
+    #[test]
+    fn keys_are_found_and_classified() {
+        assert_eq!(keys("a {ip:web1} {{x}} {saved}"), ["ip:web1", "saved"]);
+        assert!(is_builtin("port:web1:80") && is_builtin("host_ip"));
+        assert!(!is_builtin("port:web1") && !is_builtin("saved") && !is_builtin("ipx:a"));
     }
 
     #[test]

@@ -215,7 +215,8 @@ impl Lab {
             .arg(&self.name)
             .args(args)
             .env_remove("DOCKERNET_LAB")
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .env("LC_ALL", "C.UTF-8");
         c
     }
 
