@@ -297,7 +297,18 @@ pub async fn logs(lab: &Lab, mode: Mode, a: LogsArgs) -> Result<i32> {
 
 /// `stop`
 pub async fn stop(lab: &Lab, mode: Mode, a: StopArgs) -> Result<i32> {
-    for_each(lab, mode, &a.containers, |lab, st, ex, id| {
+    // A process that ignores SIGTERM takes the whole grace period: show that we wait.
+    let spinner = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_message(format!(
+            "stopping {} (SIGTERM, then SIGKILL after {}s)",
+            a.containers.join(", "),
+            a.time
+        ));
+        pb.enable_steady_tick(Duration::from_millis(100));
+        pb
+    });
+    let r = for_each(lab, mode, &a.containers, |lab, st, ex, id| {
         Box::pin(container::stop(
             lab,
             st,
@@ -306,7 +317,11 @@ pub async fn stop(lab: &Lab, mode: Mode, a: StopArgs) -> Result<i32> {
             Duration::from_secs(a.time),
         ))
     })
-    .await
+    .await;
+    if let Some(pb) = spinner {
+        pb.finish_and_clear();
+    }
+    r
 }
 
 /// `start`
