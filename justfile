@@ -9,6 +9,10 @@ default:
 setup:
     sudo ./dev setup
 
+# Run a lesson: `just lesson bridge`, `just lesson bridge --lang zh`, `just lesson list`.
+lesson *ARGS:
+    sudo ./dev lesson {{ARGS}}
+
 # A walk through docker0, veth pairs and two containers, narrated.
 demo:
     sudo ./dev demo

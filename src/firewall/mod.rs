@@ -165,12 +165,9 @@ impl Batch {
 /// The `iptables-restore` binary, or a one-line error saying which package to install.
 fn tool(name: &str) -> Result<std::path::PathBuf> {
     crate::util::which(name).ok_or_else(|| {
-        Error::msg(format!(
-            "{}",
-            crate::ui::tr(
-                format!("{name} not found: install it with `sudo apt-get install iptables`"),
-                format!("找不到 {name}：请先安装 `sudo apt-get install iptables`"),
-            )
+        Error::msg(crate::ui::tr(
+            format!("{name} not found: install it with `sudo apt-get install iptables`"),
+            format!("找不到 {name}：请先安装 `sudo apt-get install iptables`"),
         ))
     })
 }

@@ -63,6 +63,20 @@ pub fn lab_steps(lab: &Lab, opts: &LabUpOptions) -> Vec<Step> {
             dev: "inet0".into(),
             cidr: format!("{}/24", addr::INTERNET_WEB),
         },
+        Step::Firewall {
+            ns: world.clone(),
+            batch: crate::firewall::Batch {
+                ops: vec![crate::firewall::Op::Append(crate::firewall::Rule::new(
+                    "nat",
+                    "PREROUTING",
+                    &format!(
+                        "-p udp --dport 53 -j DNAT --to-destination {}",
+                        addr::INTERNET_WEB
+                    ),
+                    "no DNS server answers in the lab: refuse queries at once (port unreachable) instead of letting them time out",
+                ))],
+            },
+        },
         Step::Note {
             text: format!(
                 "the Docker host: its own network and hostname ({})",
@@ -275,12 +289,9 @@ fn preflight() -> Result<()> {
     }
     for tool in ["iptables-restore", "iptables-save"] {
         if crate::util::which(tool).is_none() {
-            return Err(Error::msg(format!(
-                "{}",
-                crate::ui::tr(
-                    format!("{tool} not found: install it with `sudo apt-get install iptables`"),
-                    format!("找不到 {tool}：请先安装 `sudo apt-get install iptables`"),
-                )
+            return Err(Error::msg(crate::ui::tr(
+                format!("{tool} not found: install it with `sudo apt-get install iptables`"),
+                format!("找不到 {tool}：请先安装 `sudo apt-get install iptables`"),
             )));
         }
     }

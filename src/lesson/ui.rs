@@ -160,23 +160,14 @@ pub fn trf(lang: Lang, key: &str, args: &[&dyn std::fmt::Display]) -> String {
     s
 }
 
-/// The language: `--lang`, else LC_ALL / LC_MESSAGES / LANG (zh* → Chinese).
+/// The language: `--lang`, else the one `crate::ui` chose from LC_ALL / LC_MESSAGES /
+/// LANG (Chinese when it starts with `zh`), so lessons and messages always agree.
 pub fn language(flag: Option<Lang>) -> Lang {
-    if let Some(l) = flag {
-        return l;
-    }
-    for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
-        if let Ok(v) = std::env::var(var)
-            && !v.is_empty()
-        {
-            return if v.starts_with("zh") {
-                Lang::Zh
-            } else {
-                Lang::En
-            };
-        }
-    }
-    Lang::En
+    flag.unwrap_or(if crate::ui::chinese() {
+        Lang::Zh
+    } else {
+        Lang::En
+    })
 }
 
 /// Colors, or plain text.

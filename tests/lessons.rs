@@ -1,0 +1,280 @@
+//! Lessons end to end: every lesson runs with `--yes` in English and Chinese, passes all
+//! its checks and leaves no lab behind; a sabotaged lesson fails with its hint and still
+//! cleans up; Ctrl-C, `--step`, `--keep` and `lesson list` behave as documented.
+
+mod common;
+
+use common::*;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Run `dockernet --lab LAB lesson ARGS...` with extra environment.
+fn lesson(lab: &Lab, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut a = vec!["lesson"];
+    a.extend_from_slice(args);
+    let mut c = lab.command(&a);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    run_cmd(c)
+}
+
+/// Nothing of the lab is left: no namespace, no directory.
+fn assert_no_lab(lab: &Lab, what: &str) {
+    assert!(
+        lab.namespaces().is_empty(),
+        "{what}: expected no dn-{}-* namespace after the lesson, saw {:?}",
+        lab.name,
+        lab.namespaces()
+    );
+    assert!(
+        !lab.dir().exists(),
+        "{what}: expected {} to be removed",
+        lab.dir().display()
+    );
+}
+
+/// Run one lesson in one language; it must pass every check and clean up.
+fn passes(name: &str, lang: &str) {
+    let lab = Lab::new(&format!("les_{name}_{lang}"));
+    let start = Instant::now();
+    let o = lesson(&lab, &[name, "--yes", "--lang", lang], &[]);
+    let took = start.elapsed();
+    let what = format!("lesson {name} --lang {lang}");
+    let out = stdout(&o);
+    assert!(
+        o.status.success() && !out.contains('✗'),
+        "expected every check to pass: {}",
+        describe(&what, &o)
+    );
+    let summary = match lang {
+        "zh" => "项通过，0 项失败",
+        _ => "passed, 0 failed",
+    };
+    assert!(out.contains(summary), "expected the summary line: {out}");
+    let l = dockernet::lesson::find(name).expect("the lesson exists");
+    for claim in l.claims() {
+        assert!(
+            out.contains(&format!("✓ {claim} ")),
+            "{what}: expected a passing check for {claim}:\n{out}"
+        );
+    }
+    let n = l.steps.len();
+    let last = match lang {
+        "zh" => format!("第 {n} 步（共 {n} 步）"),
+        _ => format!("Step {n} of {n}"),
+    };
+    assert!(
+        out.contains(&last),
+        "{what}: expected all steps to run:\n{out}"
+    );
+    assert_no_lab(&lab, &what);
+    eprintln!("{what}: {took:.1?}");
+}
+
+/// Both languages at once (they use different labs).
+fn passes_in_both_languages(name: &'static str) {
+    let zh = std::thread::spawn(move || passes(name, "zh"));
+    passes(name, "en");
+    if let Err(e) = zh.join() {
+        std::panic::resume_unwind(e);
+    }
+}
+
+#[test]
+fn lesson_bridge() {
+    passes_in_both_languages("bridge");
+}
+
+#[test]
+fn lesson_host() {
+    passes_in_both_languages("host");
+}
+
+#[test]
+fn lesson_none() {
+    passes_in_both_languages("none");
+}
+
+#[test]
+fn lesson_container() {
+    passes_in_both_languages("container");
+}
+
+#[test]
+fn lesson_port_mapping() {
+    passes_in_both_languages("port-mapping");
+}
+
+#[test]
+fn lesson_outbound() {
+    passes_in_both_languages("outbound");
+}
+
+/// With the MASQUERADE rule deleted mid-lesson, the outbound check fails with expected,
+/// seen and its hint; the lesson exits 1 and still removes its lab.
+fn sabotaged(lang: &str, hint: &str, labels: [&str; 3]) {
+    let lab = Lab::new(&format!("les_sabotage_{lang}"));
+    let o = lesson(
+        &lab,
+        &["outbound", "--yes", "--lang", lang],
+        &[("DOCKERNET_LESSON_SABOTAGE", "outbound-masquerade")],
+    );
+    let what = format!("sabotaged lesson outbound --lang {lang}");
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&what, &o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("iptables -t nat -D POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"),
+        "expected the sabotage to be shown:\n{out}"
+    );
+    assert!(
+        out.contains("✗ C35 "),
+        "expected the C35 check to fail:\n{out}"
+    );
+    for label in labels {
+        assert!(out.contains(label), "expected {label:?} in:\n{out}");
+    }
+    // The hint is wrapped to the terminal: compare without whitespace.
+    let squeeze = |s: &str| s.split_whitespace().collect::<String>();
+    assert!(
+        squeeze(&out).contains(&squeeze(hint)),
+        "expected the hint {hint:?} in:\n{out}"
+    );
+    assert!(
+        out.contains("✓ C14 "),
+        "checks before the sabotage still pass:\n{out}"
+    );
+    assert_no_lab(&lab, &what);
+}
+
+#[test]
+fn a_deleted_masquerade_rule_fails_the_outbound_check() {
+    let zh = std::thread::spawn(|| {
+        sabotaged(
+            "zh",
+            "POSTROUTING 链中的 MASQUERADE 规则还在吗？",
+            ["预期：", "实际：", "提示："],
+        )
+    });
+    sabotaged(
+        "en",
+        "Is the MASQUERADE rule still in POSTROUTING?",
+        ["expected: ", "seen: ", "hint: "],
+    );
+    if let Err(e) = zh.join() {
+        std::panic::resume_unwind(e);
+    }
+}
+
+/// Ctrl-C in the middle of a lesson: exit 130 and nothing left.
+#[test]
+fn ctrl_c_removes_the_lab() {
+    let lab = Lab::new("les_ctrl_c");
+    let mut c: Command = lab.command(&["lesson", "container", "--yes"]);
+    c.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().expect("start the lesson");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // Wait until a container exists, then interrupt.
+    while lab.container_namespaces().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "expected the lesson to start a container"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the lesson ended early"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: kill(2) of the child this test started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the lesson did not stop");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(130), "exit status after Ctrl-C");
+    assert_no_lab(&lab, "interrupted lesson");
+    assert!(
+        lab.processes().is_empty(),
+        "expected no process of the lab, saw {:?}",
+        lab.processes()
+    );
+}
+
+/// `--step N` runs the earlier steps' commands quietly and starts at N; `--keep`
+/// leaves the lab and says how to remove it.
+#[test]
+fn step_and_keep() {
+    let lab = Lab::new("les_step_keep");
+    let o = lesson(&lab, &["bridge", "--yes", "--step", "7", "--keep"], &[]);
+    let out = stdout(&o);
+    assert!(
+        o.status.success(),
+        "{}",
+        describe("lesson bridge --step 7", &o)
+    );
+    assert!(
+        !out.contains("Step 6 of 7") && out.contains("Step 7 of 7"),
+        "{out}"
+    );
+    assert!(out.contains("✓ C23 "), "{out}");
+    assert!(
+        out.contains(&format!("sudo dockernet --lab {} lab down", lab.name)),
+        "expected how to remove the kept lab:\n{out}"
+    );
+    assert!(
+        lab.namespaces().contains(&lab.ctr("tomcat01")),
+        "expected the kept lab with tomcat01, saw {:?}",
+        lab.namespaces()
+    );
+    // A lesson refuses a named lab that already exists.
+    let o = lesson(&lab, &["none", "--yes"], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", describe("lesson none", &o));
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    let o = lesson(&lab, &["bridge", "--yes", "--step", "9"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", describe("--step 9", &o));
+}
+
+/// `lesson list` in both languages and as JSON; an unknown lesson is a usage error.
+#[test]
+fn lesson_list() {
+    let lab = Lab::new("les_list");
+    let out = stdout(&lesson(&lab, &["list", "--lang", "en"], &[]));
+    for name in [
+        "bridge",
+        "host",
+        "none",
+        "container",
+        "port-mapping",
+        "outbound",
+    ] {
+        assert!(out.contains(name), "expected {name} in:\n{out}");
+    }
+    assert!(out.contains("C01–C02"), "{out}");
+    let zh = stdout(&lesson(&lab, &["list", "--lang", "zh"], &[]));
+    assert!(zh.contains("默认网桥") && zh.contains("分钟"), "{zh}");
+    let json = stdout(&lesson(&lab, &["list", "--format", "json"], &[]));
+    let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(v.as_array().map(Vec::len), Some(6));
+    assert_eq!(v[0]["name"], "bridge");
+    assert!(v[0]["claims"].as_array().unwrap().len() >= 10);
+    assert!(v[0]["minutes"].as_u64().is_some());
+    let o = lesson(&lab, &["nosuch"], &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        describe("lesson nosuch", &o)
+    );
+    assert!(stderr(&o).contains("bridge"), "{}", stderr(&o));
+    let o = lesson(&lab, &["bridge", "--dry-run"], &[]);
+    assert!(o.status.success() && stdout(&o).contains("Step 7 of 7"));
+    assert!(lab.namespaces().is_empty(), "--dry-run builds nothing");
+}
