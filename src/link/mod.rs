@@ -183,6 +183,9 @@ impl Netlink {
     pub async fn add_default_route(&self, gateway: Ipv4Addr) -> Result<()> {
         let msg = RouteMessageBuilder::<Ipv4Addr>::new()
             .gateway(gateway)
+            // What `ip route add` records (proto boot), so the narrated command and
+            // the kernel's route agree.
+            .protocol(rtnetlink::packet_route::route::RouteProtocol::Boot)
             .build();
         self.handle
             .route()
