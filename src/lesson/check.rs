@@ -138,7 +138,7 @@ async fn attempt(check: &Check, ctx: &mut Context<'_>) -> Result<Verdict, Interr
             return Ok(fail(expected, seen));
         }
         if check.log.is_none() {
-            if let Some(v) = match_text(check, &out.text(), ctx.vars, lang) {
+            if let Some(v) = match_text(check, &out.text(), &out.stdout, ctx.vars, lang) {
                 return Ok(v);
             }
             if let Some(key) = &check.save {
@@ -149,7 +149,7 @@ async fn attempt(check: &Check, ctx: &mut Context<'_>) -> Result<Verdict, Interr
     }
     if let Some(id) = &check.log {
         let text = ctx.logs.get(id).map(|c| c.text()).unwrap_or_default();
-        if let Some(v) = match_text(check, &text, ctx.vars, lang) {
+        if let Some(v) = match_text(check, &text, &text, ctx.vars, lang) {
             return Ok(v);
         }
         return Ok(Verdict::Pass(first_matching_line(check, &text, ctx.vars)));
@@ -228,7 +228,16 @@ pub fn clip(text: &str, n: usize) -> String {
 }
 
 /// Match `contains`, `not_contains`, `lines` and `empty`; `None` when all hold.
-fn match_text(check: &Check, text: &str, vars: &Vars, lang: Lang) -> Option<Verdict> {
+/// `empty` and `line_count` look at `counted` (the command's stdout): a tool's stray
+/// diagnostics on stderr (iproute2 racing a namespace being deleted by another lab)
+/// are not lines of its output.
+fn match_text(
+    check: &Check,
+    text: &str,
+    counted: &str,
+    vars: &Vars,
+    lang: Lang,
+) -> Option<Verdict> {
     let exp = |s: &str| vars.expand(s).unwrap_or_else(|e| e);
     for want in &check.contains {
         let want = exp(want);
@@ -258,11 +267,11 @@ fn match_text(check: &Check, text: &str, vars: &Vars, lang: Lang) -> Option<Verd
             ));
         }
     }
-    if check.empty && !text.trim().is_empty() {
+    if check.empty && !counted.trim().is_empty() {
         return Some(fail(tr(lang, "no_output"), clip(text, 14)));
     }
     if let Some(n) = check.line_count {
-        let seen = text.trim_end().lines().count();
+        let seen = counted.trim_end().lines().count();
         if seen != n {
             return Some(fail(
                 trf(lang, "line_count", &[&n]),
