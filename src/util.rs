@@ -132,36 +132,34 @@ pub fn which(program: &str) -> Option<std::path::PathBuf> {
         })
 }
 
+/// Every other process on the machine: (pid, its /proc directory). For the sweeps
+/// that find our own processes again when a crash lost their record.
+pub fn other_processes() -> impl Iterator<Item = (i32, std::path::PathBuf)> {
+    let me = std::process::id() as i32;
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(move |e| {
+            let pid = e.file_name().to_str()?.parse::<i32>().ok()?;
+            (pid != me).then(|| (pid, e.path()))
+        })
+}
+
 /// Live processes started with `KEY=VALUE...` in their environment where VALUE begins
 /// with `value_prefix` (how a shim or init of a given container, or of any container of
 /// a lab, is found when no record names it: a `kill -9` between spawn and save).
 pub fn processes_with_env_prefix(key: &str, value_prefix: &str) -> Vec<ProcRef> {
     let needle = format!("{key}={value_prefix}");
-    let me = std::process::id() as i32;
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        let Ok(env) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        if env
-            .split(|b| *b == 0)
-            .any(|kv| kv.starts_with(needle.as_bytes()))
-            && let Some(p) = ProcRef::of(pid)
-        {
-            out.push(p);
-        }
-    }
-    out
+    other_processes()
+        .filter(|(_, dir)| {
+            std::fs::read(dir.join("environ")).is_ok_and(|env| {
+                env.split(|b| *b == 0)
+                    .any(|kv| kv.starts_with(needle.as_bytes()))
+            })
+        })
+        .filter_map(|(pid, _)| ProcRef::of(pid))
+        .collect()
 }
 
 #[cfg(test)]

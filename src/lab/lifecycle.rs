@@ -367,32 +367,13 @@ fn our_processes_in(lab: &Lab) -> Vec<ProcRef> {
     if inodes.is_empty() {
         return Vec::new();
     }
-    let my_pid = std::process::id() as i32;
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if pid == my_pid {
-            continue;
-        }
-        let Some(ino) = netns::inode(&entry.path().join("ns/net")) else {
-            continue;
-        };
-        if !inodes.contains(&ino) {
-            continue;
-        }
-        if std::fs::read_link(entry.path().join("exe")).is_ok_and(|e| e == me)
-            && let Some(p) = ProcRef::of(pid)
-        {
-            out.push(p);
-        }
-    }
-    out
+    crate::util::other_processes()
+        .filter(|(_, dir)| {
+            netns::inode(&dir.join("ns/net")).is_some_and(|ino| inodes.contains(&ino))
+        })
+        .filter(|(_, dir)| std::fs::read_link(dir.join("exe")).is_ok_and(|e| e == me))
+        .filter_map(|(pid, _)| ProcRef::of(pid))
+        .collect()
 }
 
 /// Mount points at or below `prefix`, deepest first.
