@@ -88,7 +88,10 @@ fn proc_stat(pid: i32) -> Option<(char, u64)> {
     // One read into a fixed buffer: procfs reports size 0, so read_to_string would probe
     // with several small reads, and this runs for every container on every command.
     let mut buf = [0u8; 1024];
-    let n = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?.read(&mut buf).ok()?;
+    let n = std::fs::File::open(format!("/proc/{pid}/stat"))
+        .ok()?
+        .read(&mut buf)
+        .ok()?;
     let text = std::str::from_utf8(&buf[..n]).ok()?;
     // The command name (field 2) may contain spaces and parentheses; fields after the
     // last ')' are well-formed.

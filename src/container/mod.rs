@@ -96,10 +96,22 @@ pub async fn start(
     if !exec.dry_run() {
         write_files(lab, &rec, &att)?;
     }
+    // Proxies start first and bind their ports while the network is built (Docker 28+
+    // also binds before programming the rules); we collect their answers afterwards.
+    let pending = if exec.dry_run() {
+        Vec::new()
+    } else {
+        publish::launch_proxies(lab, st, &rec)?
+    };
     let t0 = std::time::Instant::now();
-    exec.run_all(&steps).await?;
+    if let Err(e) = exec.run_all(&steps).await {
+        pending
+            .into_iter()
+            .for_each(crate::ports::PendingProxy::abandon);
+        return Err(e);
+    }
     let network_time = t0.elapsed();
-    let proxies = match publish::start_proxies(lab, st, &rec, exec) {
+    let proxies = match publish::await_proxies(lab, st, &rec, pending, exec) {
         Ok(p) => p,
         Err(e) => {
             exec.undo(&steps).await;

@@ -106,45 +106,72 @@ pub fn plan(
     Ok((bindings, steps))
 }
 
-/// Start one proxy per binding (when the lab uses the userland proxy). On failure the
-/// proxies already started are stopped again.
-pub fn start_proxies(
+/// Start one proxy per binding (when the lab uses the userland proxy) without waiting
+/// for them, so their start-up overlaps the network steps.
+pub fn launch_proxies(
     lab: &Lab,
     st: &LabState,
     rec: &ContainerRecord,
-    exec: &mut Executor,
-) -> Result<Vec<ProcRef>> {
-    if !st.userland_proxy {
-        return Ok(Vec::new());
-    }
-    let Some(ep) = rec.endpoints.first() else {
+) -> Result<Vec<ports::PendingProxy>> {
+    let Some(ep) = rec.endpoints.first().filter(|_| st.userland_proxy) else {
         return Ok(Vec::new());
     };
-    let mut started = Vec::new();
+    let mut pending = Vec::new();
+    for b in &rec.ports {
+        let log = lab
+            .container_dir(&rec.id)
+            .join(format!("proxy-{}-{}.log", b.proto, b.host_port));
+        match ports::start_proxy(&crate::netns::path(&lab.host_ns()), b, ep.ip, &log) {
+            Ok(p) => pending.push(p),
+            Err(e) => {
+                pending.into_iter().for_each(ports::PendingProxy::abandon);
+                return Err(e);
+            }
+        }
+    }
+    Ok(pending)
+}
+
+/// Narrate the proxies and wait until each listens; on failure stop them all.
+pub fn await_proxies(
+    lab: &Lab,
+    st: &LabState,
+    rec: &ContainerRecord,
+    pending: Vec<ports::PendingProxy>,
+    exec: &mut Executor,
+) -> Result<Vec<ProcRef>> {
+    let Some(ep) = rec.endpoints.first().filter(|_| st.userland_proxy) else {
+        return Ok(Vec::new());
+    };
     for b in &rec.ports {
         exec.narrate(&format!(
             "ip netns exec {} docker-proxy {} &",
             lab.host_ns(),
             ports::proxy_args(b, ep.ip).join(" ")
         ));
-        if exec.dry_run() {
+    }
+    let mut started = Vec::new();
+    let mut failure = None;
+    for p in pending {
+        if failure.is_some() {
+            p.abandon();
             continue;
         }
-        let log = lab
-            .container_dir(&rec.id)
-            .join(format!("proxy-{}-{}.log", b.proto, b.host_port));
-        match ports::spawn_proxy(&crate::netns::path(&lab.host_ns()), b, ep.ip, &log) {
+        match p.ready() {
             Ok(p) => started.push(p),
-            Err(e) => {
-                stop_proxies(&started);
-                return Err(e.context(format!(
-                    "Error response from daemon: driver failed programming external connectivity on endpoint {} ({})",
-                    rec.name, ep.endpoint_id
-                )));
-            }
+            Err(e) => failure = Some(e),
         }
     }
-    Ok(started)
+    match failure {
+        None => Ok(started),
+        Some(e) => {
+            stop_proxies(&started);
+            Err(e.context(format!(
+                "Error response from daemon: driver failed programming external connectivity on endpoint {} ({})",
+                rec.name, ep.endpoint_id
+            )))
+        }
+    }
 }
 
 /// Stop proxies (SIGTERM, as Docker stops docker-proxy) and wait until they are gone.

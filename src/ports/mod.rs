@@ -146,6 +146,12 @@ pub fn proxy_args(b: &PortBinding, container: Ipv4Addr) -> Vec<String> {
 /// The file descriptor on which the proxy reports readiness.
 const READY_FD: i32 = 3;
 
+/// A proxy that has been started but has not yet said whether it listens.
+pub struct PendingProxy {
+    child: std::process::Child,
+    ready: std::os::fd::OwnedFd,
+}
+
 /// Start a userland proxy for `b` inside the lab host's namespace and wait until it
 /// listens (or says why it cannot).
 pub fn spawn_proxy(
@@ -154,6 +160,17 @@ pub fn spawn_proxy(
     container: Ipv4Addr,
     log: &Path,
 ) -> Result<ProcRef> {
+    start_proxy(host_ns, b, container, log)?.ready()
+}
+
+/// Start a userland proxy without waiting for it: the caller overlaps the proxy's
+/// start-up with other work and calls [`PendingProxy::ready`] afterwards.
+pub fn start_proxy(
+    host_ns: &Path,
+    b: &PortBinding,
+    container: Ipv4Addr,
+    log: &Path,
+) -> Result<PendingProxy> {
     let net = crate::netns::open(host_ns)?;
     let (read_end, write_end) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx("creating a pipe")?;
@@ -188,23 +205,41 @@ pub fn spawn_proxy(
             Ok(())
         });
     }
-    let mut child = cmd.spawn().ctx("starting docker-proxy")?;
+    let child = cmd.spawn().ctx("starting docker-proxy")?;
     drop(write_end);
-    let mut answer = String::new();
-    let _ = std::fs::File::from(read_end).read_to_string(&mut answer);
-    if answer.starts_with('0')
-        && let Some(p) = ProcRef::of(child.id() as i32)
-    {
-        return Ok(p);
+    Ok(PendingProxy {
+        child,
+        ready: read_end,
+    })
+}
+
+impl PendingProxy {
+    /// Wait for the proxy's answer on its ready pipe: listening, or why not.
+    pub fn ready(self) -> Result<ProcRef> {
+        let PendingProxy { mut child, ready } = self;
+        let mut answer = String::new();
+        let _ = std::fs::File::from(ready).read_to_string(&mut answer);
+        if answer.starts_with('0')
+            && let Some(p) = ProcRef::of(child.id() as i32)
+        {
+            return Ok(p);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let why = answer
+            .strip_prefix("1\n")
+            .unwrap_or("the proxy exited")
+            .trim()
+            .to_string();
+        Err(Error::msg(format!("Error starting userland proxy: {why}")))
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    let why = answer
-        .strip_prefix("1\n")
-        .unwrap_or("the proxy exited")
-        .trim()
-        .to_string();
-    Err(Error::msg(format!("Error starting userland proxy: {why}")))
+
+    /// Give up on it (the container's set-up failed before it was needed).
+    pub fn abandon(self) {
+        let PendingProxy { mut child, .. } = self;
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
 
 #[cfg(test)]
