@@ -271,12 +271,44 @@ impl Executor {
 
     /// Perform a sequence of steps; on failure undo the ones already done (validate,
     /// mutate, roll back — nothing half-built is left).
+    ///
+    /// Rule batches that add rules run in the background while the netlink steps after
+    /// them proceed (they only name the bridge and addresses, which exist or are not
+    /// needed yet); their results are collected before returning.
     pub async fn run_all(&mut self, steps: &[Step]) -> Result<()> {
+        let mut pending = Vec::new();
+        let mut failure = None;
         for (i, step) in steps.iter().enumerate() {
-            if let Err(e) = self.run(step).await {
-                self.undo(&steps[..i]).await;
-                return Err(e);
+            let r = match step {
+                Step::Firewall { ns, batch }
+                    if self.mode != Mode::DryRun
+                        && !batch
+                            .ops
+                            .iter()
+                            .any(|o| matches!(o, firewall::Op::Delete(_))) =>
+                {
+                    for line in step.commands() {
+                        self.narrate(&line);
+                    }
+                    firewall::start_apply(&netns::path(ns), batch).map(|p| pending.push(p))
+                }
+                _ => self.run(step).await,
+            };
+            if let Err(e) = r {
+                failure = Some((i, e));
+                break;
             }
+        }
+        for p in pending {
+            if let Err(e) = p.wait()
+                && failure.is_none()
+            {
+                failure = Some((steps.len(), e));
+            }
+        }
+        if let Some((done, e)) = failure {
+            self.undo(&steps[..done]).await;
+            return Err(e);
         }
         Ok(())
     }

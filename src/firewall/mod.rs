@@ -192,8 +192,19 @@ pub fn command_in(ns_path: &Path, program: &Path) -> Result<Command> {
 
 /// Apply a batch in one `iptables-restore --noflush` run inside `ns_path`.
 pub fn apply(ns_path: &Path, batch: &Batch) -> Result<()> {
+    start_apply(ns_path, batch)?.wait()
+}
+
+/// An `iptables-restore` run that has been fed its batch and not yet waited for.
+pub struct PendingApply {
+    child: Option<std::process::Child>,
+}
+
+/// Start applying a batch without waiting: the process start (the biggest part of the
+/// cost) overlaps whatever the caller does next; [`PendingApply::wait`] reports the result.
+pub fn start_apply(ns_path: &Path, batch: &Batch) -> Result<PendingApply> {
     if batch.is_empty() {
-        return Ok(());
+        return Ok(PendingApply { child: None });
     }
     let text = batch.restore_text();
     let mut child = command_in(ns_path, &tool("iptables-restore")?)?
@@ -203,21 +214,32 @@ pub fn apply(ns_path: &Path, batch: &Batch) -> Result<()> {
         .stderr(Stdio::piped())
         .spawn()
         .ctx("starting iptables-restore")?;
+    // A batch is a few KiB at most: it fits the pipe, so this write does not block.
     child
         .stdin
         .take()
         .expect("piped stdin")
         .write_all(text.as_bytes())
         .ctx("writing to iptables-restore")?;
-    let out = child
-        .wait_with_output()
-        .ctx("waiting for iptables-restore")?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let first = err.lines().next().unwrap_or("failed").trim();
-        return Err(Error::msg(format!("iptables-restore: {first}")));
+    Ok(PendingApply { child: Some(child) })
+}
+
+impl PendingApply {
+    /// Wait for iptables-restore and turn its complaint into a one-line error.
+    pub fn wait(self) -> Result<()> {
+        let Some(child) = self.child else {
+            return Ok(());
+        };
+        let out = child
+            .wait_with_output()
+            .ctx("waiting for iptables-restore")?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let first = err.lines().next().unwrap_or("failed").trim();
+            return Err(Error::msg(format!("iptables-restore: {first}")));
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Apply a batch of deletions, tolerating rules that are already gone: tries the whole
