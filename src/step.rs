@@ -276,21 +276,54 @@ impl Executor {
     /// them proceed (they only name the bridge and addresses, which exist or are not
     /// needed yet); their results are collected before returning.
     pub async fn run_all(&mut self, steps: &[Step]) -> Result<()> {
+        let add_only = |batch: &Batch| {
+            !batch
+                .ops
+                .iter()
+                .any(|o| matches!(o, firewall::Op::Delete(_)))
+        };
+        // Batches whose namespace already exists start before anything else (a
+        // container's port rules only name docker0 and addresses): the iptables-restore
+        // process runs while the netlink steps do. The others start at their turn.
+        let mut early: HashMap<usize, firewall::PendingApply> = HashMap::new();
+        if self.mode != Mode::DryRun {
+            for (i, step) in steps.iter().enumerate() {
+                if let Step::Firewall { ns, batch } = step
+                    && add_only(batch)
+                    && netns::exists(ns)
+                {
+                    match firewall::start_apply(&netns::path(ns), batch) {
+                        Ok(p) => {
+                            early.insert(i, p);
+                        }
+                        Err(e) => {
+                            for (_, p) in early {
+                                let _ = p.wait();
+                            }
+                            self.undo(&steps[..i]).await;
+                            return Err(e);
+                        }
+                    }
+                }
+            }
+        }
         let mut pending = Vec::new();
         let mut failure = None;
         for (i, step) in steps.iter().enumerate() {
             let r = match step {
-                Step::Firewall { ns, batch }
-                    if self.mode != Mode::DryRun
-                        && !batch
-                            .ops
-                            .iter()
-                            .any(|o| matches!(o, firewall::Op::Delete(_))) =>
-                {
+                Step::Firewall { ns, batch } if self.mode != Mode::DryRun && add_only(batch) => {
                     for line in step.commands() {
                         self.narrate(&line);
                     }
-                    firewall::start_apply(&netns::path(ns), batch).map(|p| pending.push(p))
+                    match early.remove(&i) {
+                        Some(p) => {
+                            pending.push(p);
+                            Ok(())
+                        }
+                        None => {
+                            firewall::start_apply(&netns::path(ns), batch).map(|p| pending.push(p))
+                        }
+                    }
                 }
                 _ => self.run(step).await,
             };
@@ -298,6 +331,12 @@ impl Executor {
                 failure = Some((i, e));
                 break;
             }
+        }
+        // Rule batches started early for steps never reached are waited for and undone
+        // with the rest.
+        let unreached = early.keys().copied().max().map(|m| m + 1).unwrap_or(0);
+        for (_, p) in early {
+            pending.push(p);
         }
         for p in pending {
             if let Err(e) = p.wait()
@@ -307,7 +346,8 @@ impl Executor {
             }
         }
         if let Some((done, e)) = failure {
-            self.undo(&steps[..done]).await;
+            self.undo(&steps[..done.max(unreached).min(steps.len())])
+                .await;
             return Err(e);
         }
         Ok(())
