@@ -110,6 +110,7 @@ pub async fn run(lesson: &Lesson, opts: &Options) -> Result<i32> {
         interactive: !opts.yes && std::io::stdin().is_terminal(),
         stdin: None,
     };
+    let _guard = PanicGuard(Some(s.lab.name.clone()));
     if exists {
         // Left by an earlier `--keep`: this lesson's own lab, so start afresh.
         println!("{}", trf(opts.lang, "stale_lab", &[&s.lab.name]));
@@ -150,6 +151,25 @@ pub async fn run(lesson: &Lesson, opts: &Options) -> Result<i32> {
     } else {
         s.out.error(&trf(lang, "lesson_fail", &[&s.lesson.name]));
         Ok(1)
+    }
+}
+
+/// Removes the lesson's lab if the lesson dies by a panic before its own clean-up (a
+/// closed stdout, as in `dockernet lesson bridge --yes | head`, makes `println!` panic).
+struct PanicGuard(Option<String>);
+
+impl Drop for PanicGuard {
+    fn drop(&mut self) {
+        if let Some(lab) = self.0.take()
+            && std::thread::panicking()
+            && let Ok(exe) = std::env::current_exe()
+        {
+            let _ = std::process::Command::new(exe)
+                .args(["--lab", &lab, "lab", "down"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
     }
 }
 
