@@ -13,6 +13,7 @@
 mod dp_affinity;
 mod dp_report;
 mod dp_rig;
+mod stats;
 mod traffic;
 
 use dp_affinity::Pinned;

@@ -10,6 +10,7 @@
 
 mod peers;
 mod report;
+mod stats;
 
 use peers::{Netavark, Res, ShellBaseline, netns_with_prefix, purge};
 use report::{Results, Sample, busy_processes, header};

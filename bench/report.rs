@@ -1,6 +1,7 @@
 //! The report: samples, statistics, and the Markdown table (with the machine's state,
 //! because on a shared 2-core VM the load explains most differences between runs).
 
+use crate::stats::median;
 use std::collections::BTreeMap;
 use std::process::Command;
 
@@ -65,20 +66,6 @@ pub struct Results {
     pub base_down: BTreeMap<usize, Vec<f64>>,
     pub nv_down: BTreeMap<usize, Vec<f64>>,
     pub busy: Vec<usize>,
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut s: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
-    if s.is_empty() {
-        return f64::NAN;
-    }
-    s.sort_by(f64::total_cmp);
-    let m = s.len() / 2;
-    if s.len() % 2 == 1 {
-        s[m]
-    } else {
-        (s[m - 1] + s[m]) / 2.0
-    }
 }
 
 /// Nearest-rank percentile.
