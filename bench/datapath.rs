@@ -10,10 +10,10 @@
 //! interleaved too. Clients are this binary again (`--client`), run
 //! inside the lab's namespaces (setns between fork and exec).
 
+mod common;
 mod dp_affinity;
 mod dp_report;
 mod dp_rig;
-mod stats;
 mod traffic;
 
 use dp_affinity::Pinned;

@@ -62,7 +62,7 @@ pub struct Results {
     pub busy: Vec<usize>,
 }
 
-pub use crate::stats::median;
+pub use crate::common::{busy_processes, median};
 
 fn min_max(v: &[f64]) -> (f64, f64) {
     let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
@@ -94,17 +94,6 @@ fn thousands(x: f64) -> String {
 
 fn verdict(ok: bool) -> &'static str {
     if ok { "PASS" } else { "MISS" }
-}
-
-/// Other CPU-heavy processes (a parallel `cargo` build or test on this 2-core VM).
-pub fn busy_processes() -> usize {
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| std::fs::read_to_string(e.path().join("comm")).ok())
-        .filter(|c| matches!(c.trim(), "rustc" | "cargo" | "cc" | "ld" | "rust-lld"))
-        .count()
 }
 
 pub fn sh(cmd: &str, args: &[&str]) -> String {

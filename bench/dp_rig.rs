@@ -6,6 +6,7 @@
 //! socats by PID (and their process group, which holds only their forks), runs
 //! `lab down`, and checks that no namespace and no server process of ours is left.
 
+use crate::common::netns_with_prefix;
 use crate::dp_report::Path;
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -19,19 +20,6 @@ pub type Res<T> = Result<T, String>;
 
 /// Set by SIGINT/SIGTERM/SIGHUP; checked before every command so cleanup still runs.
 pub static STOP: AtomicBool = AtomicBool::new(false);
-
-/// `/run/netns` entries starting with `prefix`.
-fn netns_with_prefix(prefix: &str) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir("/run/netns")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.starts_with(prefix))
-        .collect();
-    v.sort();
-    v
-}
 
 /// PIDs of benchmark servers of `lab`: argv `BENCH --serve PORT LAB` (not the
 /// container's `docker-init -- BENCH --serve ...` in front of them).
@@ -148,28 +136,7 @@ impl Rig {
         if STOP.load(Ordering::SeqCst) {
             return Err("interrupted".into());
         }
-        let t = Instant::now();
-        let out = Command::new(&self.dn)
-            .args(["--lab", &self.lab])
-            .args(args)
-            .env("DOCKERNET_TIMINGS", "1")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("{}: {e}", self.dn.display()))?;
-        let ms = t.elapsed().as_secs_f64() * 1e3;
-        let (so, se) = (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        );
-        if !out.status.success() {
-            return Err(format!(
-                "dockernet {} failed ({}): {}",
-                args.join(" "),
-                out.status,
-                se.trim()
-            ));
-        }
-        Ok((ms, so, se))
+        crate::common::dockernet_timed(&self.dn, &self.lab, args)
     }
 
     /// A container's bridge address, from `inspect`.

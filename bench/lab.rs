@@ -8,16 +8,15 @@
 //! repeated (more for small N) and samples pooled. Everything is removed at the end,
 //! also on failure or Ctrl-C (the first one; a second one kills at once).
 
+mod common;
 mod peers;
 mod report;
-mod stats;
 
 use peers::{Netavark, Res, ShellBaseline, netns_with_prefix, purge};
 use report::{Results, Sample, busy_processes, header};
 use std::path::PathBuf;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
 /// (N containers, rounds). More rounds for small N so every row has enough samples.
 const FULL: &[(usize, usize)] = &[(1, 10), (10, 5), (100, 3)];
@@ -107,7 +106,7 @@ fn main_inner(quick: bool, want_netavark: bool) -> Res<()> {
 }
 
 /// Labs and baseline namespaces left by a benchmark that was killed (its PID is gone).
-fn remove_stale(dn: &PathBuf) {
+fn remove_stale(dn: &std::path::Path) {
     // The PID right after `prefix` in a namespace name, if that process is gone.
     let dead_pid = |ns: &str, prefix: &str| {
         let pid: String = ns[prefix.len()..]
@@ -124,7 +123,7 @@ fn remove_stale(dn: &PathBuf) {
     labs.dedup(); // one lab has several namespaces (sorted, so duplicates are adjacent)
     for pid in labs {
         eprintln!("lab bench: removing stale lab bench_{pid}");
-        let _ = dockernet(dn, &format!("bench_{pid}"), &["lab", "down"]);
+        let _ = common::dockernet_timed(dn, &format!("bench_{pid}"), &["lab", "down"]);
     }
     // purge() removes all of a PID's namespaces at once; later ones are then gone.
     for ns in netns_with_prefix("dnbench-") {
@@ -135,33 +134,6 @@ fn remove_stale(dn: &PathBuf) {
             purge(&format!("dnbench-{pid}-"));
         }
     }
-}
-
-/// Run `dockernet --lab LAB ARGS` with DOCKERNET_TIMINGS=1; (wall ms, stdout, stderr).
-fn dockernet(dn: &PathBuf, lab: &str, args: &[&str]) -> Res<(f64, String, String)> {
-    let t = Instant::now();
-    let out = Command::new(dn)
-        .arg("--lab")
-        .arg(lab)
-        .args(args)
-        .env("DOCKERNET_TIMINGS", "1")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{}: {e}", dn.display()))?;
-    let dt = t.elapsed().as_secs_f64() * 1e3;
-    let (so, se) = (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    );
-    if !out.status.success() {
-        return Err(format!(
-            "dockernet {} failed ({}): {}",
-            args.join(" "),
-            out.status,
-            se.trim()
-        ));
-    }
-    Ok((dt, so, se))
 }
 
 /// `dockernet-timing network_ms=X spawn_ms=Y` from a run's stderr.
@@ -189,7 +161,7 @@ impl Bench {
         if STOP.load(Ordering::SeqCst) {
             return Err("interrupted".into());
         }
-        dockernet(&self.dn, &self.lab, args)
+        common::dockernet_timed(&self.dn, &self.lab, args)
     }
 
     /// One fresh lab with `n` containers, interleaved with the peers.
@@ -238,7 +210,7 @@ impl Bench {
     /// Remove our lab and every peer namespace, whatever state a failure left them in,
     /// then check that nothing of ours is left.
     fn cleanup(&mut self) -> Res<()> {
-        let _ = dockernet(&self.dn, &self.lab, &["lab", "down"]);
+        let _ = common::dockernet_timed(&self.dn, &self.lab, &["lab", "down"]);
         self.base = None; // Drop kills the sleeps by PID
         self.nv = None;
         purge(&self.prefix);

@@ -6,6 +6,7 @@
 //! created in the root namespace, so deleting those namespaces (after killing the
 //! processes inside them) removes every trace, iptables rules included.
 
+pub use crate::common::netns_with_prefix;
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::AsRawFd;
@@ -44,19 +45,6 @@ fn ms(t: Instant) -> f64 {
 fn addr(i: usize) -> String {
     let k = i + 2;
     format!("172.18.{}.{}", k / 250, k % 250)
-}
-
-/// `/run/netns` entries starting with `prefix`.
-pub fn netns_with_prefix(prefix: &str) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir("/run/netns")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.starts_with(prefix))
-        .collect();
-    v.sort();
-    v
 }
 
 /// Kill every process inside the namespaces starting with `prefix`, then delete them.

@@ -1,20 +1,10 @@
 //! The report: samples, statistics, and the Markdown table (with the machine's state,
 //! because on a shared 2-core VM the load explains most differences between runs).
 
-use crate::stats::median;
+pub use crate::common::busy_processes;
+use crate::common::median;
 use std::collections::BTreeMap;
 use std::process::Command;
-
-/// Other CPU-heavy processes (a parallel `cargo test` on this 2-core VM) at round start.
-pub fn busy_processes() -> usize {
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| std::fs::read_to_string(e.path().join("comm")).ok())
-        .filter(|c| matches!(c.trim(), "rustc" | "cargo" | "cc" | "ld" | "rust-lld"))
-        .count()
-}
 
 fn sh(cmd: &str, args: &[&str]) -> String {
     Command::new(cmd)
