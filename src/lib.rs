@@ -1,5 +1,5 @@
 //! dockernet as a library: the modules behind the `dockernet` binary, public so that
-//! integration tests and benchmarks can use them. See DESIGN.md for the map.
+//! integration tests and benchmarks can use them. ARCHITECTURE.md has the map.
 
 pub mod cli;
 pub mod container;
@@ -13,8 +13,10 @@ pub mod lab;
 pub mod lesson;
 pub mod link;
 pub mod netns;
+pub mod network;
 pub mod ports;
 pub mod proxy;
+pub mod recover;
 pub mod step;
 pub mod ui;
 pub mod util;

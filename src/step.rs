@@ -250,6 +250,79 @@ impl Executor {
         self.mode == Mode::DryRun
     }
 
+    /// True when side effects are allowed (everything but `--dry-run`). The methods
+    /// below are the only way dockernet writes state, files or signals processes, so
+    /// `--dry-run` is enforced here, in one place.
+    pub fn effects(&self) -> bool {
+        self.mode != Mode::DryRun
+    }
+
+    /// Write a file in place (keeps its inode: /etc files are bind-mounted into
+    /// containers, and a rename would leave the container looking at the old file).
+    pub fn write_file(&self, path: &std::path::Path, data: &[u8]) -> Result<()> {
+        if !self.effects() {
+            return Ok(());
+        }
+        std::fs::write(path, data)
+            .map_err(|e| Error::from(e).context(format!("writing {}", path.display())))
+    }
+
+    /// Replace a file atomically (state records).
+    pub fn write_atomic(&self, path: &std::path::Path, data: &[u8]) -> Result<()> {
+        if !self.effects() {
+            return Ok(());
+        }
+        crate::util::write_atomic(path, data)
+    }
+
+    /// Create a directory and its parents.
+    pub fn create_dir(&self, path: &std::path::Path) -> Result<()> {
+        if !self.effects() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(path)
+            .map_err(|e| Error::from(e).context(format!("creating {}", path.display())))
+    }
+
+    /// Remove a file or a directory tree; one already gone is fine.
+    pub fn remove_path(&self, path: &std::path::Path) -> Result<()> {
+        if !self.effects() {
+            return Ok(());
+        }
+        let r = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
+            Ok(_) => std::fs::remove_file(path),
+            Err(_) => return Ok(()),
+        };
+        match r {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::from(e).context(format!("removing {}", path.display())))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Send `sig` to processes we started (each checked by its start time), then wait
+    /// up to `wait` for them to be gone. Returns those still alive.
+    pub fn signal(
+        &self,
+        procs: &[crate::util::ProcRef],
+        sig: i32,
+        wait: std::time::Duration,
+    ) -> Vec<crate::util::ProcRef> {
+        if !self.effects() {
+            return Vec::new();
+        }
+        for p in procs {
+            p.signal(sig);
+        }
+        procs
+            .iter()
+            .filter(|p| !p.wait_gone(wait))
+            .copied()
+            .collect()
+    }
+
     /// Print a line of narration (when explaining or dry-running) and record it.
     pub fn narrate(&mut self, line: &str) {
         self.transcript.push(line.to_string());
@@ -332,9 +405,9 @@ impl Executor {
                 break;
             }
         }
-        // Rule batches started early for steps never reached are waited for and undone
-        // with the rest.
-        let unreached = early.keys().copied().max().map(|m| m + 1).unwrap_or(0);
+        // Rule batches started early for steps never reached were applied all the same:
+        // they are waited for, and undone with the steps that ran.
+        let unreached: Vec<usize> = early.keys().copied().collect();
         for (_, p) in early {
             pending.push(p);
         }
@@ -346,8 +419,13 @@ impl Executor {
             }
         }
         if let Some((done, e)) = failure {
-            self.undo(&steps[..done.max(unreached).min(steps.len())])
-                .await;
+            // Exactly what ran: the steps before the failure, plus the early batches
+            // past it (never the netlink steps that did not run).
+            let mut ran: Vec<Step> = steps[..done.min(steps.len())].to_vec();
+            for i in unreached.into_iter().filter(|&i| i >= done) {
+                ran.push(steps[i].clone());
+            }
+            let _ = self.undo(&ran).await;
             return Err(e);
         }
         Ok(())
@@ -437,7 +515,7 @@ impl Executor {
                     if !netns::exists(ns) {
                         return Ok(());
                     }
-                    firewall::apply_tolerant(&netns::path(ns), batch)
+                    firewall::apply_tolerant(&netns::path(ns), batch).map(drop)
                 } else {
                     firewall::apply(&netns::path(ns), batch)
                 }

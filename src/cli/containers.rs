@@ -1,9 +1,9 @@
 //! Container commands: run, exec, ps, logs, stop, start, rm, inspect.
 
-use super::open_lab;
+use super::{open_lab, read_lab};
 use crate::container::{self, RunSpec};
 use crate::error::{EXIT_REFUSED, Error, Result};
-use crate::lab::{ContainerStatus, Lab};
+use crate::lab::{ContainerRecord, ContainerStatus, Daemon, Lab};
 use crate::step::{Executor, Mode};
 use clap::Args;
 use std::time::Duration;
@@ -29,7 +29,7 @@ pub struct RunArgs {
     /// Container host name.
     #[arg(long)]
     pub hostname: Option<String>,
-    /// Connect a container to a network: bridge (default), host, none, container:NAME|ID.
+    /// Connect a container to a network: bridge (default), host, none, container:NAME|ID, or a network's name.
     #[arg(long = "network", visible_alias = "net", default_value = "bridge")]
     pub network: String,
     /// Set environment variables.
@@ -44,7 +44,7 @@ pub struct RunArgs {
     /// Expose a port (coming with port publishing).
     #[arg(long)]
     pub expose: Vec<String>,
-    /// Add link to another container (coming with --link support).
+    /// Add link to another container (NAME[:ALIAS]).
     #[arg(long)]
     pub link: Vec<String>,
     /// IPv4 address (user-defined networks only).
@@ -155,18 +155,6 @@ pub struct RmArgs {
 
 /// `run`
 pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
-    if a.ip.is_some() {
-        return Err(Error::with_code(
-            "Error response from daemon: user specified IP address is supported on user defined networks only",
-            EXIT_REFUSED,
-        ));
-    }
-    if !a.network_alias.is_empty() {
-        return Err(Error::with_code(
-            "Error response from daemon: network-scoped alias is supported only for containers in user defined networks",
-            EXIT_REFUSED,
-        ));
-    }
     // Options must come before IMAGE; a leftover option would otherwise be taken for
     // an image name.
     if let Some(flag) = a.args.first().filter(|w| w.starts_with('-') && *w != "--") {
@@ -183,6 +171,8 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
         image,
         cmd,
         network: a.network,
+        ip: a.ip,
+        aliases: a.network_alias,
         env: a.env,
         detach: a.detach,
         interactive: a.interactive,
@@ -197,16 +187,14 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
         expose: a.expose,
     };
     let mut exec = Executor::new(mode);
-    let (lock, mut st) = open_lab(lab, &mut exec).await?;
-    let id = container::create_record(lab, &mut st, &spec)?;
-    let spawned = match container::start(lab, &mut st, &mut exec, &id).await {
+    let (lock, mut d) = open_lab(lab, &mut exec).await?;
+    let mut rec = container::create_record(&d, &spec)?;
+    let spawned = match container::start(&mut d, &mut exec, &mut rec).await {
         Ok(s) => s,
         Err(e) => {
-            st.containers.remove(&id);
-            let _ = std::fs::remove_dir_all(lab.container_dir(&id));
-            if !exec.dry_run() {
-                lab.save(&st)?;
-            }
+            // Nothing of it stays: start undid its steps and claims; forget the record.
+            d.store.remove_container(&exec, &rec.id, &rec.name)?;
+            d.store.pending_done(&exec, &rec.id)?;
             exec.close().await;
             return Err(e);
         }
@@ -217,7 +205,7 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
         return Ok(0);
     };
     if spec.detach {
-        println!("{id}");
+        println!("{}", rec.id);
         exec.close().await;
         return Ok(0);
     }
@@ -234,8 +222,9 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
         .and_then(|s| s.code())
         .unwrap_or(1);
     let _lock = lab.lock()?;
-    if let Some(mut st) = lab.load()? {
-        container::reconcile(lab, &mut st, &mut exec).await?;
+    if let Some(r) = lab.store().lab()? {
+        let mut d = crate::lab::Daemon::new(lab, r);
+        container::settle(&mut d, &mut exec, &rec.id).await?;
     }
     exec.close().await;
     Ok(status)
@@ -243,11 +232,10 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
 
 /// `exec`
 pub async fn exec(lab: &Lab, mode: Mode, a: ExecArgs) -> Result<i32> {
-    let mut ex = Executor::new(mode);
-    let (lock, st) = open_lab(lab, &mut ex).await?;
-    ex.close().await;
-    let c = st.find(&a.container)?;
-    if c.status != ContainerStatus::Running {
+    let d = read_lab(lab, mode).await?;
+    let c = d.store.find_container(&a.container)?;
+    let running = c.status == ContainerStatus::Running && c.init.is_some_and(|p| p.alive());
+    if !running {
         return Err(Error::msg(format!(
             "Error response from daemon: container {} is not running",
             c.id
@@ -259,22 +247,22 @@ pub async fn exec(lab: &Lab, mode: Mode, a: ExecArgs) -> Result<i32> {
         ));
     };
     let mut env = c.env.clone();
+    env.extend(c.link_env.iter().cloned());
     env.extend(a.env);
     if a.tty {
         env.push("TERM=xterm".into());
     }
-    drop(lock);
+    if mode == Mode::DryRun {
+        return Ok(0);
+    }
     container::exec_in(init, &env, &a.command, a.interactive)
 }
 
 /// `logs`
 pub async fn logs(lab: &Lab, mode: Mode, a: LogsArgs) -> Result<i32> {
-    let mut ex = Executor::new(mode);
-    let (lock, st) = open_lab(lab, &mut ex).await?;
-    ex.close().await;
-    let c = st.find(&a.container)?.clone();
-    drop(lock);
-    let path = lab.container_dir(&c.id).join("log");
+    let d = read_lab(lab, mode).await?;
+    let c = d.store.find_container(&a.container)?;
+    let path = d.store.container_dir(&c.id).join("log");
     if !c.detached {
         return Err(Error::msg(format!(
             "{} ran in the foreground: its output went to the terminal, there is no log",
@@ -308,14 +296,8 @@ pub async fn stop(lab: &Lab, mode: Mode, a: StopArgs) -> Result<i32> {
         pb.enable_steady_tick(Duration::from_millis(100));
         pb
     });
-    let r = for_each(lab, mode, &a.containers, |lab, st, ex, id| {
-        Box::pin(container::stop(
-            lab,
-            st,
-            ex,
-            id,
-            Duration::from_secs(a.time),
-        ))
+    let r = for_each(lab, mode, &a.containers, |d, ex, rec| {
+        Box::pin(container::stop(d, ex, rec, Duration::from_secs(a.time)))
     })
     .await;
     if let Some(pb) = spinner {
@@ -326,51 +308,63 @@ pub async fn stop(lab: &Lab, mode: Mode, a: StopArgs) -> Result<i32> {
 
 /// `start`
 pub async fn start(lab: &Lab, mode: Mode, a: NamesArgs) -> Result<i32> {
-    for_each(lab, mode, &a.containers, |lab, st, ex, id| {
-        Box::pin(async move {
-            let c = st.containers.get_mut(id).expect("found");
-            if c.status == ContainerStatus::Running {
-                return Ok(());
-            }
-            c.detached = true;
-            container::start(lab, st, ex, id).await.map(drop)
-        })
+    for_each(lab, mode, &a.containers, |d, ex, rec| {
+        Box::pin(container::restart_stopped(d, ex, rec))
     })
     .await
 }
 
 /// `rm`
 pub async fn rm(lab: &Lab, mode: Mode, a: RmArgs) -> Result<i32> {
-    for_each(lab, mode, &a.containers, |lab, st, ex, id| {
-        Box::pin(container::remove(lab, st, ex, id, a.force))
+    for_each(lab, mode, &a.containers, |d, ex, rec| {
+        Box::pin(container::remove(d, ex, rec, a.force))
     })
     .await
 }
 
+/// An action on one container, for [`for_each`].
+type Action<'f> = dyn for<'b, 'c> Fn(
+        &'b mut Daemon<'c>,
+        &'b mut Executor,
+        &'b mut ContainerRecord,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + 'b>>
+    + 'f;
+
 /// Apply an action to several containers, printing each name as given on success and
 /// each error on stderr (exit status 1 if any failed), as Docker does.
-async fn for_each<F>(lab: &Lab, mode: Mode, names: &[String], f: F) -> Result<i32>
-where
-    F: for<'b> Fn(
-        &'b Lab,
-        &'b mut crate::lab::LabState,
+async fn for_each(lab: &Lab, mode: Mode, names: &[String], f: impl for<'b, 'c> Fn(
+        &'b mut Daemon<'c>,
         &'b mut Executor,
-        &'b str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + 'b>>,
-{
+        &'b mut ContainerRecord,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + 'b>>) -> Result<i32> {
+    let f: &Action = &f;
     let mut ex = Executor::new(mode);
-    let (_lock, mut st) = open_lab(lab, &mut ex).await?;
+    let (_lock, mut d) = open_lab(lab, &mut ex).await?;
     let mut failed = false;
     for name in names {
-        let id = match st.find(name) {
-            Ok(c) => c.id.clone(),
+        let id = match d.store.find_container(name) {
+            Ok(c) => c.id,
             Err(e) => {
                 eprintln!("dockernet: {e}");
                 failed = true;
                 continue;
             }
         };
-        match f(lab, &mut st, &mut ex, &id).await {
+        // Its process may have ended since the last command looked.
+        let mut rec = match container::settle(&mut d, &mut ex, &id).await {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                eprintln!("dockernet: Error response from daemon: No such container: {name}");
+                failed = true;
+                continue;
+            }
+            Err(e) => {
+                eprintln!("dockernet: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        match f(&mut d, &mut ex, &mut rec).await {
             Ok(()) => println!("{name}"),
             Err(e) => {
                 eprintln!("dockernet: {e}");
@@ -384,17 +378,14 @@ where
 
 /// `inspect`
 pub async fn inspect(lab: &Lab, mode: Mode, a: NamesArgs) -> Result<i32> {
-    let mut ex = Executor::new(mode);
-    let (_lock, st) = open_lab(lab, &mut ex).await?;
-    ex.close().await;
+    let d = read_lab(lab, mode).await?;
     let mut values = Vec::new();
     let mut failed = false;
     for name in &a.containers {
-        match st.find(name) {
-            Ok(c) => values.push(crate::view::docker_inspect::container_json(lab, &st, c)),
-            Err(e) => {
+        match d.store.find_container(name) {
+            Ok(c) => values.push(crate::view::docker_inspect::container_json(&d, &c)),
+            Err(_) => {
                 eprintln!("dockernet: Error: No such object: {name}");
-                let _ = e;
                 failed = true;
             }
         }

@@ -2,7 +2,7 @@
 
 use super::{Format, LabCommand, require_root};
 use crate::error::{Context, Error, Result};
-use crate::lab::{Lab, LabUpOptions};
+use crate::lab::{DownResult, Lab, LabUpOptions};
 use crate::step::{Executor, Mode};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
@@ -10,19 +10,25 @@ use std::os::unix::process::CommandExt;
 /// `lab ...`
 pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
     match c {
-        LabCommand::Up { userland_proxy } => {
+        LabCommand::Up {
+            userland_proxy,
+            icc,
+        } => {
             require_root()?;
             let mut ex = Executor::new(mode);
             let _lock = lab.lock_for(mode == Mode::DryRun)?;
-            let existed = lab.load()?.is_some();
-            let opts = LabUpOptions { userland_proxy };
+            let existed = lab.store().lab()?.is_some();
+            let opts = LabUpOptions {
+                userland_proxy,
+                icc,
+            };
             let st = crate::lab::ensure_up(lab, &mut ex, &opts).await;
             ex.close().await;
             let st = st?;
-            if existed && st.userland_proxy != userland_proxy {
+            if existed && (st.userland_proxy != userland_proxy || st.icc != icc) {
                 return Err(Error::msg(format!(
-                    "lab {} already runs with --userland-proxy={}; run `dockernet lab down` first to change it",
-                    lab.name, st.userland_proxy
+                    "lab {} already runs with --userland-proxy={} --icc={}; run `dockernet --lab {} lab down` first to change them",
+                    lab.name, st.userland_proxy, st.icc, lab.name
                 )));
             }
             if mode != Mode::DryRun {
@@ -38,14 +44,27 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
         LabCommand::Down => {
             require_root()?;
             let mut ex = Executor::new(mode);
-            let existed = crate::lab::lab_down(lab, &mut ex).await;
+            let result = crate::lab::lab_down(lab, &mut ex).await;
             ex.close().await;
-            if existed? {
-                if mode != Mode::DryRun {
-                    println!("lab {} removed", lab.name);
+            match result? {
+                DownResult::Absent => {
+                    println!("lab {} does not exist; nothing to remove", lab.name)
                 }
-            } else {
-                println!("lab {} does not exist; nothing to remove", lab.name);
+                _ if mode == Mode::DryRun => {}
+                DownResult::Removed => println!("lab {} removed", lab.name),
+                DownResult::RemovedByName => println!(
+                    "{}",
+                    crate::ui::tr(
+                        format!(
+                            "lab {}: its state was damaged or missing; removed everything of it by name (namespaces dn-{}-*, processes, files)",
+                            lab.name, lab.name
+                        ),
+                        format!(
+                            "实验环境 {}：状态文件已损坏或缺失，已按名称删除它的全部对象（命名空间 dn-{}-*、进程和文件）",
+                            lab.name, lab.name
+                        ),
+                    )
+                ),
             }
             Ok(0)
         }
@@ -65,6 +84,14 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
                         "-".into()
                     } else {
                         r.namespaces.join(" ")
+                    }
+                );
+                println!(
+                    "networks:   {}",
+                    if r.networks.is_empty() {
+                        "-".into()
+                    } else {
+                        r.networks.join(" ")
                     }
                 );
                 for (name, state) in &r.containers {
@@ -90,10 +117,7 @@ pub enum Place {
 /// `host [-- CMD]` / `world [-- CMD]`: run a command (default: a shell) in that namespace,
 /// with a private /sys showing its interfaces, like `ip netns exec`.
 pub async fn shell(lab: &Lab, mode: Mode, place: Place, command: Vec<String>) -> Result<i32> {
-    let mut ex = Executor::new(mode);
-    let (lock, _st) = super::open_lab(lab, &mut ex).await?;
-    ex.close().await;
-    drop(lock);
+    let _d = super::read_lab(lab, mode).await?;
     if mode == Mode::DryRun {
         return Ok(0);
     }

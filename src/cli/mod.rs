@@ -106,6 +106,10 @@ pub enum LabCommand {
         /// Docker's --userland-proxy: false switches to hairpin NAT and route_localnet.
         #[arg(long, default_value = "true", action = clap::ArgAction::Set)]
         userland_proxy: bool,
+        /// Docker's --icc: false stops containers on docker0 from talking to each other
+        /// (except over legacy links).
+        #[arg(long, default_value = "true", action = clap::ArgAction::Set)]
+        icc: bool,
     },
     /// Remove everything of the lab: namespaces, links, rules, processes, files.
     Down,
@@ -170,15 +174,35 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
     }
 }
 
-/// Take the lab lock and make sure the lab is up (building it if needed).
-pub(crate) async fn open_lab(
-    lab: &crate::lab::Lab,
+/// For a command that changes the lab: take the lab lock, make sure the lab is up
+/// (building it if needed), and roll back what crashed commands left half-done.
+pub(crate) async fn open_lab<'a>(
+    lab: &'a crate::lab::Lab,
     exec: &mut crate::step::Executor,
-) -> Result<(crate::lab::LabLock, crate::lab::LabState)> {
+) -> Result<(crate::lab::LabLock, crate::lab::Daemon<'a>)> {
     require_root()?;
     let lock = lab.lock_for(exec.dry_run())?;
-    let st = crate::lab::ensure_up(lab, exec, &Default::default()).await?;
-    Ok((lock, st))
+    let rec = crate::lab::ensure_up(lab, exec, &Default::default()).await?;
+    let mut d = crate::lab::Daemon::new(lab, rec);
+    crate::recover::run(&mut d, exec).await?;
+    Ok((lock, d))
+}
+
+/// For a command that only reads (`ps`, `inspect`, `show`, `network ls`): no lock when
+/// the lab is up (records are replaced atomically, so a read sees whole files); a lab
+/// that does not exist yet is built first, as Docker's daemon would be running.
+pub(crate) async fn read_lab(lab: &crate::lab::Lab, mode: Mode) -> Result<crate::lab::Daemon<'_>> {
+    require_root()?;
+    if let Some(rec) = lab.store().lab()?
+        && rec.status == crate::lab::LabStatus::Up
+        && crate::netns::exists(&lab.host_ns())
+    {
+        return Ok(crate::lab::Daemon::new(lab, rec));
+    }
+    let mut ex = crate::step::Executor::new(mode);
+    let (_lock, d) = open_lab(lab, &mut ex).await?;
+    ex.close().await;
+    Ok(d)
 }
 
 /// Refuse, with the fix, when not root.

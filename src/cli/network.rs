@@ -1,17 +1,47 @@
-//! `network` commands. The three predefined networks exist in every lab; user-defined
-//! networks come with a later issue.
+//! `network` commands, with Docker's flags, outputs and refusals (reference §7, §9).
 
-use super::{Format, open_lab};
+use super::{Format, open_lab, read_lab};
+use crate::container::ConnectSpec;
 use crate::error::{Error, Result};
-use crate::lab::{Lab, LabState};
+use crate::lab::Lab;
+use crate::network::{CreateSpec, NetworkFilter};
 use crate::step::{Executor, Mode};
 use clap::Subcommand;
-use serde_json::json;
 
 /// `network` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum NetworkCommand {
+    /// Create a network.
+    Create {
+        /// Driver to manage the network: bridge (overlay and macvlan come later).
+        #[arg(short = 'd', long, default_value = "bridge")]
+        driver: String,
+        /// Subnet in CIDR format that represents a network segment.
+        #[arg(long)]
+        subnet: Vec<String>,
+        /// IPv4 gateway for the master subnet.
+        #[arg(long)]
+        gateway: Vec<String>,
+        /// Allocate container IPs from a sub-range.
+        #[arg(long = "ip-range")]
+        ip_range: Vec<String>,
+        /// Restrict external access to the network.
+        #[arg(long)]
+        internal: bool,
+        /// Enable manual container attachment.
+        #[arg(long)]
+        attachable: bool,
+        /// Set metadata on a network (KEY=VALUE).
+        #[arg(long)]
+        label: Vec<String>,
+        /// Set driver specific options (com.docker.network.bridge.name=NAME, ...enable_icc=false, ...enable_ip_masquerade=false).
+        #[arg(short = 'o', long = "opt")]
+        opt: Vec<String>,
+        /// Network name.
+        name: String,
+    },
     /// List networks.
+    #[command(visible_alias = "list")]
     Ls {
         /// Only display network IDs.
         #[arg(short = 'q', long)]
@@ -19,6 +49,9 @@ pub enum NetworkCommand {
         /// Do not truncate the output.
         #[arg(long)]
         no_trunc: bool,
+        /// Provide filter values (e.g. driver=bridge, name=my, type=custom).
+        #[arg(short = 'f', long = "filter")]
+        filter: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
@@ -29,29 +62,95 @@ pub enum NetworkCommand {
         #[arg(required = true)]
         networks: Vec<String>,
     },
-}
-
-/// (name, id, driver) of the predefined networks, sorted by name like `network ls`.
-fn predefined(st: &LabState) -> Vec<(&'static str, &str, &'static str)> {
-    vec![
-        ("bridge", st.bridge_network_id.as_str(), "bridge"),
-        ("host", st.host_network_id.as_str(), "host"),
-        ("none", st.none_network_id.as_str(), "null"),
-    ]
+    /// Remove one or more networks.
+    #[command(visible_alias = "remove")]
+    Rm {
+        /// Networks.
+        #[arg(required = true)]
+        networks: Vec<String>,
+    },
+    /// Remove all unused networks.
+    Prune {
+        /// Do not prompt for confirmation.
+        #[arg(short = 'f', long)]
+        force: bool,
+    },
+    /// Connect a container to a network.
+    Connect {
+        /// IPv4 address (e.g. 172.30.100.104).
+        #[arg(long)]
+        ip: Option<String>,
+        /// Add network-scoped alias for the container.
+        #[arg(long)]
+        alias: Vec<String>,
+        /// Network.
+        network: String,
+        /// Container.
+        container: String,
+    },
+    /// Disconnect a container from a network.
+    Disconnect {
+        /// Force the container to disconnect from a network.
+        #[arg(short = 'f', long)]
+        force: bool,
+        /// Network.
+        network: String,
+        /// Container.
+        container: String,
+    },
 }
 
 /// `network ...`
 pub async fn network(lab: &Lab, mode: Mode, c: NetworkCommand) -> Result<i32> {
-    let mut ex = Executor::new(mode);
-    let (_lock, st) = open_lab(lab, &mut ex).await?;
-    ex.close().await;
     match c {
+        NetworkCommand::Create {
+            driver,
+            subnet,
+            gateway,
+            ip_range,
+            internal,
+            attachable,
+            label,
+            opt,
+            name,
+        } => {
+            let spec = CreateSpec {
+                name,
+                driver,
+                ipam: crate::ipam::IpamRequest {
+                    subnets: subnet,
+                    gateways: gateway,
+                    ip_ranges: ip_range,
+                },
+                internal,
+                attachable,
+                labels: label,
+                options: opt,
+            };
+            let mut ex = Executor::new(mode);
+            let (_lock, mut d) = open_lab(lab, &mut ex).await?;
+            let r = crate::network::create(&mut d, &mut ex, &spec).await;
+            ex.close().await;
+            let net = r?;
+            if mode != Mode::DryRun {
+                println!("{}", net.id);
+            }
+            Ok(0)
+        }
         NetworkCommand::Ls {
             quiet,
             no_trunc,
+            filter,
             format,
         } => {
-            let nets = predefined(&st);
+            let filter = NetworkFilter::parse(&filter)?;
+            let d = read_lab(lab, mode).await?;
+            let nets: Vec<_> = d
+                .store
+                .networks()?
+                .into_iter()
+                .filter(|n| filter.matches(n, d.store.member_count(&n.id) > 0))
+                .collect();
             let id = |i: &str| {
                 if no_trunc {
                     i.to_string()
@@ -60,20 +159,17 @@ pub async fn network(lab: &Lab, mode: Mode, c: NetworkCommand) -> Result<i32> {
                 }
             };
             if quiet {
-                for (_, i, _) in &nets {
-                    println!("{}", id(i));
+                for n in &nets {
+                    println!("{}", id(&n.id));
                 }
             } else if format == Format::Json {
-                for (n, i, d) in &nets {
-                    println!(
-                        "{}",
-                        json!({"CreatedAt": crate::view::docker_inspect::rfc3339(st.created), "Driver": d, "ID": id(i), "IPv4": "true", "IPv6": "false", "Internal": "false", "Labels": "", "Name": n, "Scope": "local"})
-                    );
+                for n in &nets {
+                    println!("{}", crate::network::ls_json(n, &id(&n.id)));
                 }
             } else {
                 let rows: Vec<Vec<String>> = nets
                     .iter()
-                    .map(|(n, i, d)| vec![id(i), n.to_string(), d.to_string(), "local".into()])
+                    .map(|n| vec![id(&n.id), n.name.clone(), n.driver.clone(), "local".into()])
                     .collect();
                 print!(
                     "{}",
@@ -83,88 +179,123 @@ pub async fn network(lab: &Lab, mode: Mode, c: NetworkCommand) -> Result<i32> {
             Ok(0)
         }
         NetworkCommand::Inspect { networks } => {
+            let d = read_lab(lab, mode).await?;
             let mut out = Vec::new();
             let mut failed = false;
             for key in &networks {
-                let found = predefined(&st)
-                    .into_iter()
-                    .find(|(n, i, _)| n == key || (key.len() >= 3 && i.starts_with(key.as_str())));
-                match found {
-                    Some((name, id, driver)) => out.push(network_json(&st, name, id, driver)),
-                    None => {
-                        eprintln!("dockernet: Error response from daemon: network {key} not found");
+                match d.store.find_network(key) {
+                    Ok(n) => out.push(crate::network::inspect_json(&d, &n)),
+                    Err(e) => {
+                        eprintln!("dockernet: {e}");
                         failed = true;
                     }
                 }
             }
-            if out.is_empty() && failed {
-                return Err(Error::msg("no such network"));
-            }
             println!("{}", crate::view::docker_inspect::to_docker_json(&out));
             Ok(if failed { 1 } else { 0 })
+        }
+        NetworkCommand::Rm { networks } => {
+            let mut ex = Executor::new(mode);
+            let (_lock, mut d) = open_lab(lab, &mut ex).await?;
+            let mut failed = false;
+            for key in &networks {
+                match crate::network::remove(&mut d, &mut ex, key).await {
+                    Ok(()) => println!("{key}"),
+                    Err(e) => {
+                        eprintln!("dockernet: {e}");
+                        failed = true;
+                    }
+                }
+            }
+            ex.close().await;
+            Ok(if failed { 1 } else { 0 })
+        }
+        NetworkCommand::Prune { force } => {
+            if !force && !confirm_prune()? {
+                return Ok(0);
+            }
+            let mut ex = Executor::new(mode);
+            let (_lock, mut d) = open_lab(lab, &mut ex).await?;
+            let r = crate::network::prune(&mut d, &mut ex).await;
+            ex.close().await;
+            let removed = r?;
+            if !removed.is_empty() {
+                println!("Deleted Networks:");
+                for n in removed {
+                    println!("{n}");
+                }
+            }
+            Ok(0)
+        }
+        NetworkCommand::Connect {
+            ip,
+            alias,
+            network,
+            container,
+        } => {
+            let ip = match ip {
+                Some(s) => Some(s.parse().map_err(|_| {
+                    Error::msg(format!(
+                        "invalid argument \"{s}\" for \"--ip\" flag: invalid IPv4 address"
+                    ))
+                })?),
+                None => None,
+            };
+            let mut ex = Executor::new(mode);
+            let (_lock, mut d) = open_lab(lab, &mut ex).await?;
+            let r = async {
+                let net = d.store.find_network(&network)?;
+                let id = d.store.find_container(&container)?.id;
+                let mut rec = crate::container::settle(&mut d, &mut ex, &id)
+                    .await?
+                    .ok_or_else(|| Error::msg(format!("Error response from daemon: No such container: {container}")))?;
+                crate::container::connect(&mut d, &mut ex, &mut rec, &net, &ConnectSpec { ip, aliases: alias }).await
+            }
+            .await;
+            ex.close().await;
+            r.map(|_| 0)
+        }
+        NetworkCommand::Disconnect {
+            force,
+            network,
+            container,
+        } => {
+            let mut ex = Executor::new(mode);
+            let (_lock, mut d) = open_lab(lab, &mut ex).await?;
+            let r = async {
+                let net = d.store.find_network(&network)?;
+                let found = d.store.find_container(&container);
+                let id = match found {
+                    Ok(c) => c.id,
+                    // -f: forget a container that no longer exists from the network.
+                    Err(_) if force => {
+                        for m in d.store.members(&net.id).into_iter().filter(|m| m.name == container) {
+                            d.store.remove_member(&ex, &net.id, &m.container)?;
+                        }
+                        return Ok(());
+                    }
+                    Err(e) => return Err(e),
+                };
+                let mut rec = crate::container::settle(&mut d, &mut ex, &id)
+                    .await?
+                    .ok_or_else(|| Error::msg(format!("Error response from daemon: No such container: {container}")))?;
+                crate::container::disconnect(&mut d, &mut ex, &mut rec, &net).await
+            }
+            .await;
+            ex.close().await;
+            r.map(|_| 0)
         }
     }
 }
 
-fn network_json(st: &LabState, name: &str, id: &str, driver: &str) -> serde_json::Value {
-    let containers: serde_json::Map<String, serde_json::Value> = st
-        .containers
-        .values()
-        .flat_map(|c| c.endpoints.iter().map(move |e| (c, e)))
-        .filter(|(_, e)| e.network == name)
-        .map(|(c, e)| {
-            (
-                c.id.clone(),
-                json!({"Name": c.name, "EndpointID": e.endpoint_id, "MacAddress": e.mac, "IPv4Address": format!("{}/{}", e.ip, e.prefix_len), "IPv6Address": ""}),
-            )
-        })
-        .chain(
-            // host and none list their containers without addresses.
-            st.containers
-                .values()
-                .filter(|c| {
-                    (name == "host" || name == "none")
-                        && c.network_mode == name
-                        && c.status == crate::lab::ContainerStatus::Running
-                })
-                .map(|c| {
-                    (
-                        c.id.clone(),
-                        json!({"Name": c.name, "EndpointID": c.id.chars().rev().collect::<String>(), "MacAddress": "", "IPv4Address": "", "IPv6Address": ""}),
-                    )
-                }),
-        )
-        .collect();
-    let (config, options) = if name == "bridge" {
-        (
-            json!([{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}]),
-            json!({
-                "com.docker.network.bridge.default_bridge": "true",
-                "com.docker.network.bridge.enable_icc": "true",
-                "com.docker.network.bridge.enable_ip_masquerade": "true",
-                "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
-                "com.docker.network.bridge.name": "docker0",
-                "com.docker.network.driver.mtu": "1500"
-            }),
-        )
-    } else {
-        (json!([]), json!({}))
-    };
-    json!({
-        "Name": name,
-        "Id": id,
-        "Created": crate::view::docker_inspect::rfc3339(st.created),
-        "Scope": "local",
-        "Driver": driver,
-        "EnableIPv6": false,
-        "IPAM": {"Driver": "default", "Options": null, "Config": config},
-        "Internal": false,
-        "Attachable": false,
-        "Ingress": false,
-        "ConfigFrom": {"Network": ""},
-        "ConfigOnly": false,
-        "Containers": containers,
-        "Options": options,
-        "Labels": {}
-    })
+/// Docker's prune prompt; false unless the answer is y / yes.
+fn confirm_prune() -> Result<bool> {
+    use std::io::Write;
+    eprint!(
+        "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] "
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
 }

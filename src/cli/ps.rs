@@ -1,9 +1,9 @@
 //! `ps` and `port`: listing containers and their published ports in Docker's formats.
 
-use super::{Format, open_lab};
+use super::{Format, read_lab};
 use crate::error::{Error, Result};
-use crate::lab::{ContainerStatus, Lab};
-use crate::step::{Executor, Mode};
+use crate::lab::{ContainerRecord, ContainerStatus, Lab};
+use crate::step::Mode;
 use clap::Args;
 
 /// `ps` flags.
@@ -25,19 +25,24 @@ pub struct PsArgs {
 
 /// `ps`
 pub async fn ps(lab: &Lab, mode: Mode, a: PsArgs) -> Result<i32> {
-    let mut ex = Executor::new(mode);
-    let (_lock, st) = open_lab(lab, &mut ex).await?;
-    ex.close().await;
+    let d = read_lab(lab, mode).await?;
     let now = crate::util::now_unix();
-    let mut list: Vec<_> = st
-        .containers
-        .values()
+    // A read-only listing does not change records: a container whose process ended
+    // since the last command is shown as exited, and the next command settles it.
+    let mut all = d.store.containers()?;
+    for c in &mut all {
+        if c.status == ContainerStatus::Running && !c.shim.is_some_and(|p| p.alive()) {
+            shown_as_exited(&d.store, c);
+        }
+    }
+    let mut list: Vec<&ContainerRecord> = all
+        .iter()
         .filter(|c| a.all || c.status == ContainerStatus::Running)
         .collect();
     // Newest first, like Docker.
     list.sort_by(|x, y| y.created.total_cmp(&x.created));
     let ago = |t: f64| (now - t).max(0.0) as u64;
-    let id = |c: &crate::lab::ContainerRecord| {
+    let id = |c: &ContainerRecord| {
         if a.no_trunc {
             c.id.clone()
         } else {
@@ -105,6 +110,21 @@ pub async fn ps(lab: &Lab, mode: Mode, a: PsArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// How a container whose process ended looks until the next command settles it.
+fn shown_as_exited(store: &crate::lab::Store, c: &mut ContainerRecord) {
+    let file = store.container_dir(&c.id).join("exitcode");
+    c.exit_code = std::fs::read_to_string(&file)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .or(Some(137));
+    c.finished = std::fs::metadata(&file)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs_f64());
+    c.status = ContainerStatus::Exited;
+}
+
 /// The PORTS column: published bindings while running, plus exposed-only ports.
 fn ps_ports(c: &crate::lab::ContainerRecord) -> String {
     let mut all: Vec<crate::docker::PortBinding> = if c.status == ContainerStatus::Running {
@@ -143,10 +163,8 @@ pub struct PortArgs {
 
 /// `port`: the container's published bindings, in Docker's format.
 pub async fn port(lab: &Lab, mode: Mode, a: PortArgs) -> Result<i32> {
-    let mut ex = Executor::new(mode);
-    let (_lock, st) = open_lab(lab, &mut ex).await?;
-    ex.close().await;
-    let c = st.find(&a.container)?;
+    let d = read_lab(lab, mode).await?;
+    let c = d.store.find_container(&a.container)?;
     let filter = match &a.port {
         None => None,
         Some(spec) => {

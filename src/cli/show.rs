@@ -1,11 +1,11 @@
 //! `show`: live kernel state of a lab namespace, laid out like `ip`, `brctl` and
 //! `iptables`, with veth peers named by their owner.
 
-use super::open_lab;
+use super::read_lab;
 use crate::error::{Error, Result};
-use crate::lab::{Lab, LabState};
+use crate::lab::{ContainerRecord, Lab};
 use crate::link::Netlink;
-use crate::step::{Executor, Mode};
+use crate::step::Mode;
 use clap::{Args, Subcommand};
 
 /// `show` subcommands.
@@ -46,12 +46,12 @@ pub struct RulesArgs {
 }
 
 /// Resolve `--on` to a namespace name.
-fn namespace(lab: &Lab, st: &LabState, on: &str) -> Result<String> {
+fn namespace(lab: &Lab, store: &crate::lab::Store, on: &str) -> Result<String> {
     match on {
         "host" => Ok(lab.host_ns()),
         "world" => Ok(lab.world_ns()),
         other => {
-            let c = st.find(other)?;
+            let c = store.find_container(other)?;
             if c.status != crate::lab::ContainerStatus::Running {
                 return Err(Error::msg(format!(
                     "container {} is not running: it has no network namespace now",
@@ -64,35 +64,35 @@ fn namespace(lab: &Lab, st: &LabState, on: &str) -> Result<String> {
 }
 
 /// Who owns the far end of a veth, in lab words.
-fn peer_owner(lab: &Lab, st: &LabState, ns: &str, link: &str) -> Option<String> {
+fn peer_owner(lab: &Lab, containers: &[ContainerRecord], ns: &str, link: &str) -> Option<String> {
     if ns == lab.host_ns() {
         if link == "eth0" {
             return Some("world (lan-host on lan0)".into());
         }
-        return st
-            .containers
-            .values()
-            .find(|c| c.endpoints.iter().any(|e| e.veth == link))
-            .map(|c| format!("container {} (eth0)", c.name));
+        return containers.iter().find_map(|c| {
+            c.endpoints
+                .iter()
+                .find(|e| e.veth == link)
+                .map(|e| format!("container {} ({})", c.name, e.ifname))
+        });
     }
     if ns == lab.world_ns() {
         return (link == "lan-host").then(|| "host (eth0)".to_string());
     }
-    st.containers
-        .values()
-        .find(|c| c.netns == ns)
+    containers
+        .iter()
+        .find(|c| c.netns == ns && c.owns_sandbox())
         .and_then(|c| c.endpoints.iter().find(|e| e.ifname == link))
         .map(|e| format!("host ({} on {})", e.veth, e.bridge))
 }
 
 /// `show ...`
 pub async fn show(lab: &Lab, mode: Mode, c: ShowCommand) -> Result<i32> {
-    let mut ex = Executor::new(mode);
-    let (_lock, st) = open_lab(lab, &mut ex).await?;
-    ex.close().await;
+    let d = read_lab(lab, mode).await?;
+    let st = &d.store;
     let text = match c {
         ShowCommand::Rules(a) => {
-            let ns = namespace(lab, &st, &a.on)?;
+            let ns = namespace(lab, st, &a.on)?;
             let saved = crate::firewall::save(&crate::netns::path(&ns))?;
             let tables = crate::view::parse_iptables_save(&saved).map_err(Error::msg)?;
             if let Some(t) = &a.table
@@ -104,10 +104,10 @@ pub async fn show(lab: &Lab, mode: Mode, c: ShowCommand) -> Result<i32> {
             }
             crate::view::render_all_vnl(&tables, a.table.as_deref())
         }
-        ShowCommand::Links(a) => ip_view(lab, &st, IpView::Links, &a).await?,
-        ShowCommand::Addr(a) => ip_view(lab, &st, IpView::Addr, &a).await?,
-        ShowCommand::Routes(a) => ip_view(lab, &st, IpView::Routes, &a).await?,
-        ShowCommand::Bridges(a) => ip_view(lab, &st, IpView::Bridges, &a).await?,
+        ShowCommand::Links(a) => ip_view(lab, st, IpView::Links, &a).await?,
+        ShowCommand::Addr(a) => ip_view(lab, st, IpView::Addr, &a).await?,
+        ShowCommand::Routes(a) => ip_view(lab, st, IpView::Routes, &a).await?,
+        ShowCommand::Bridges(a) => ip_view(lab, st, IpView::Bridges, &a).await?,
     };
     print!("{text}");
     Ok(0)
@@ -121,16 +121,17 @@ enum IpView {
     Bridges,
 }
 
-async fn ip_view(lab: &Lab, st: &LabState, view: IpView, a: &OnArgs) -> Result<String> {
+async fn ip_view(lab: &Lab, st: &crate::lab::Store, view: IpView, a: &OnArgs) -> Result<String> {
     let ns = namespace(lab, st, &a.on)?;
     let nl = Netlink::open(&crate::netns::path(&ns))?;
     let text = async {
         Ok::<String, Error>(match view {
             IpView::Links => {
                 let mut links = nl.links().await?;
+                let containers = st.containers()?;
                 for l in &mut links {
                     if l.kind.as_deref() == Some("veth") {
-                        l.peer_owner = peer_owner(lab, st, &ns, &l.name);
+                        l.peer_owner = peer_owner(lab, &containers, &ns, &l.name);
                     }
                 }
                 crate::view::render_links_annotated(&links, !a.raw)

@@ -1,11 +1,11 @@
 //! `run`'s first half: validate the request the way Docker does and record the new
 //! container. Nothing in the kernel changes here.
 
-use super::publish;
+use super::{Daemon, links, publish};
 use crate::driver::{self, NetworkMode};
 use crate::error::{EXIT_REFUSED, Error, Result};
 use crate::image::{self, BuiltinImage};
-use crate::lab::{ContainerRecord, ContainerStatus, Lab, LabState};
+use crate::lab::{Attachment, ContainerRecord, ContainerStatus, LinkRecord, NetworkRecord};
 use crate::util::{ProcRef, random_hex};
 
 /// What `run` asks for.
@@ -21,6 +21,10 @@ pub struct RunSpec {
     pub cmd: Vec<String>,
     /// `--net` / `--network`
     pub network: String,
+    /// `--ip`
+    pub ip: Option<String>,
+    /// `--network-alias` values.
+    pub aliases: Vec<String>,
     /// `-e K=V`
     pub env: Vec<String>,
     /// `-d`
@@ -47,9 +51,10 @@ pub struct RunSpec {
     pub expose: Vec<String>,
 }
 
-/// Validate a `run` request and record the new container (status `Creating`).
-/// Nothing in the kernel changes yet.
-pub fn create_record(lab: &Lab, st: &mut LabState, spec: &RunSpec) -> Result<String> {
+/// Validate a `run` request and build the new container's record (status `Creating`).
+/// Nothing is written and nothing in the kernel changes yet.
+pub fn create_record(d: &Daemon, spec: &RunSpec) -> Result<ContainerRecord> {
+    let lab = d.lab;
     let image: Option<&BuiltinImage> = match &spec.image {
         Some(name) => Some(
             image::find_image(name)
@@ -77,7 +82,7 @@ pub fn create_record(lab: &Lab, st: &mut LabState, spec: &RunSpec) -> Result<Str
         )
     };
     let publishing = !spec.publish.is_empty() || spec.publish_all;
-    if mode == NetworkMode::Host && publishing {
+    if mode.is_host() && publishing {
         eprintln!("WARNING: Published ports are discarded when using host network mode");
     }
     let mut extra_exposed = Vec::new();
@@ -90,9 +95,6 @@ pub fn create_record(lab: &Lab, st: &mut LabState, spec: &RunSpec) -> Result<Str
     for p in &spec.publish {
         crate::ports::parse_publish(p)?;
     }
-    if !spec.links.is_empty() {
-        return Err(not_yet("--link", "legacy links"));
-    }
     if !spec.dns.is_empty() || !spec.add_hosts.is_empty() || spec.mac_address.is_some() {
         return Err(not_yet(
             "--dns/--add-host/--mac-address",
@@ -100,29 +102,56 @@ pub fn create_record(lab: &Lab, st: &mut LabState, spec: &RunSpec) -> Result<Str
         ));
     }
     // Container mode: the target must run now; its hostname becomes ours.
-    let (network, shared_hostname) = match &mode {
+    let (network_mode, shared_hostname, net) = match &mode {
         NetworkMode::Container(t) => {
-            let target = driver::join_target(st, t)?;
+            let target = driver::join_target(&d.store, t)?;
             (
-                mode.recorded(Some(&target.id)),
+                format!("container:{}", target.id),
                 Some(target.hostname.clone()),
+                None,
             )
         }
-        NetworkMode::Host => (
-            mode.recorded(None),
-            Some(crate::lab::addr::HOST_HOSTNAME.to_string()),
-        ),
-        _ => (mode.recorded(None), None),
+        NetworkMode::Network(name) => {
+            let net = d
+                .store
+                .find_network(name)
+                .map_err(|_| driver::refuse(format!("network {name} not found")))?;
+            let hostname = mode
+                .is_host()
+                .then(|| crate::lab::addr::HOST_HOSTNAME.to_string());
+            // Docker records the name as given (`mynet`), or `bridge` / `host` / `none`.
+            (name.clone(), hostname, Some(net))
+        }
     };
+    let user_defined = net.as_ref().is_some_and(|n| !n.predefined);
+    let ip = match &spec.ip {
+        Some(_) if !user_defined => {
+            return Err(driver::refuse(
+                "user specified IP address is supported on user defined networks only",
+            ));
+        }
+        Some(ip) => Some(ip.parse::<std::net::Ipv4Addr>().map_err(|_| {
+            Error::with_code(
+                format!("invalid argument \"{ip}\" for \"--ip\" flag: invalid IPv4 address"),
+                EXIT_REFUSED,
+            )
+        })?),
+        None => None,
+    };
+    if !spec.aliases.is_empty() && !user_defined {
+        return Err(driver::refuse(
+            "network-scoped alias is supported only for containers in user defined networks",
+        ));
+    }
+    let links = resolve_links(d, &spec.links, net.as_ref(), spec.name.as_deref())?;
     if let Some(n) = &spec.name {
         crate::docker::validate_name(n).map_err(|e| {
             Error::with_code(format!("Error response from daemon: {e}"), EXIT_REFUSED)
         })?;
-        if let Some(other) = st.containers.values().find(|c| &c.name == n) {
+        if let Some(other) = d.store.container_by_name(n) {
             return Err(Error::with_code(
                 format!(
-                    "Error response from daemon: Conflict. The container name \"/{n}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.",
-                    other.id
+                    "Error response from daemon: Conflict. The container name \"/{n}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name.",
                 ),
                 EXIT_REFUSED,
             ));
@@ -143,7 +172,7 @@ pub fn create_record(lab: &Lab, st: &mut LabState, spec: &RunSpec) -> Result<Str
     let name = match &spec.name {
         Some(n) => n.clone(),
         None => crate::docker::random_name(crate::util::random_u64(), &|n| {
-            st.containers.values().any(|c| c.name == n)
+            d.store.container_by_name(n).is_some()
         }),
     };
     let hostname = shared_hostname
@@ -156,6 +185,15 @@ pub fn create_record(lab: &Lab, st: &mut LabState, spec: &RunSpec) -> Result<Str
     env.extend(spec.env.iter().cloned());
     env.push("HOME=/root".into());
     let netns = lab.container_ns(&name);
+    let attachments = match &net {
+        Some(n) => vec![Attachment {
+            network_id: n.id.clone(),
+            network: n.name.clone(),
+            ip,
+            aliases: spec.aliases.clone(),
+        }],
+        None => Vec::new(),
+    };
     let rec = ContainerRecord {
         id: id.clone(),
         name,
@@ -163,9 +201,14 @@ pub fn create_record(lab: &Lab, st: &mut LabState, spec: &RunSpec) -> Result<Str
         cmd,
         hostname,
         env,
-        network_mode: network,
+        user_env: spec.env.clone(),
+        network_mode,
         netns,
+        sandbox_steps: Vec::new(),
+        attachments,
         endpoints: Vec::new(),
+        links,
+        link_env: Vec::new(),
         exposed: {
             let mut v: Vec<String> = image
                 .map(|i| {
@@ -194,16 +237,62 @@ pub fn create_record(lab: &Lab, st: &mut LabState, spec: &RunSpec) -> Result<Str
         interactive: spec.interactive,
         tty: spec.tty,
         auto_remove: spec.auto_remove,
-        steps: Vec::new(),
         port_specs: Vec::new(),
+        publish_all: spec.publish_all,
         ports: Vec::new(),
         proxies: Vec::new(),
     };
     let mut rec = rec;
-    // Only bridge containers publish; host mode discards the ports (warned above).
-    if mode == NetworkMode::Bridge {
+    // Only bridge networks publish; host mode discards the ports (warned above).
+    if net.as_ref().is_some_and(|n| n.driver == "bridge") {
         rec.port_specs = publish::requested(&rec, &spec.publish, spec.publish_all)?;
     }
-    st.containers.insert(id.clone(), rec);
-    Ok(id)
+    Ok(rec)
+}
+
+/// `--link NAME[:ALIAS]`: on the default bridge a real legacy link to a running
+/// container on it (Docker's refusals otherwise); on a user-defined network only an
+/// alias the linking container knows, whose target need not exist yet.
+fn resolve_links(
+    d: &Daemon,
+    specs: &[String],
+    net: Option<&NetworkRecord>,
+    own_name: Option<&str>,
+) -> Result<Vec<LinkRecord>> {
+    let mut out = Vec::new();
+    let default_bridge = net.is_some_and(|n| n.is_default_bridge());
+    for s in specs {
+        let l = links::parse_link(s).map_err(|e| Error::with_code(e.to_string(), EXIT_REFUSED))?;
+        let parent = own_name.unwrap_or("");
+        let target = d.store.find_container(&l.name).ok();
+        if default_bridge {
+            let running = target.as_ref().is_some_and(|t| {
+                t.status == ContainerStatus::Running && t.init.is_some_and(|p| p.alive())
+            });
+            let Some(t) = target.filter(|_| running) else {
+                return Err(driver::refuse(format!(
+                    "Cannot link to a non running container: /{} AS /{parent}/{}",
+                    l.name, l.alias
+                )));
+            };
+            if !t.endpoints.iter().any(|e| e.bridge == "docker0") {
+                return Err(driver::refuse(format!(
+                    "Cannot link to /{}, as it does not belong to the default network",
+                    t.name
+                )));
+            }
+            out.push(LinkRecord {
+                name: t.name.clone(),
+                alias: l.alias,
+                target_id: t.id,
+            });
+        } else {
+            out.push(LinkRecord {
+                name: l.name,
+                alias: l.alias,
+                target_id: target.map(|t| t.id).unwrap_or_default(),
+            });
+        }
+    }
+    Ok(out)
 }

@@ -19,6 +19,18 @@ pub fn hosts_file(own: &[(Ipv4Addr, String)], extra: &[String]) -> String {
     s
 }
 
+/// A container's /etc/hosts as Docker writes it: the default lines, the link lines,
+/// then one line per address it has on a network.
+pub fn hosts_for(rec: &crate::lab::ContainerRecord, link_lines: &[String]) -> String {
+    let own: Vec<(Ipv4Addr, String)> = rec
+        .endpoints
+        .iter()
+        .filter(|e| e.has_interface())
+        .map(|e| (e.ip, rec.hostname.clone()))
+        .collect();
+    hosts_file(&own, link_lines)
+}
+
 /// /etc/hostname: the hostname and a newline.
 pub fn hostname_file(hostname: &str) -> String {
     format!("{hostname}\n")

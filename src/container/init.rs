@@ -48,6 +48,11 @@ pub struct InitConfig {
     pub new_session: bool,
     /// Where the shim records the exit code.
     pub exit_code_file: String,
+    /// Where the shim leaves word that the command ended (the lab's `exited/<id>`), so
+    /// that the next command releases the container's network without having to poll
+    /// every container (as containerd tells dockerd).
+    #[serde(default)]
+    pub exit_notice: Option<String>,
 }
 
 fn forwarded_signals() -> SigSet {
@@ -110,6 +115,13 @@ pub fn shim_main() -> i32 {
             let _ = nix::unistd::close(sync_fd);
             let code = wait_forwarding(child, &signals, true, false);
             let _ = std::fs::write(&config.exit_code_file, format!("{code}\n"));
+            if let Some(notice) = &config.exit_notice {
+                let p = std::path::Path::new(notice);
+                if let Some(dir) = p.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                let _ = std::fs::write(p, b"");
+            }
             code
         }
         Err(e) => {

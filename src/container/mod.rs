@@ -1,37 +1,51 @@
-//! Containers: their namespaces, files and processes, from `run` to `rm`.
+//! Containers: a sandbox (namespaces, `lo`, /etc files, processes) plus endpoints, from
+//! `run` to `rm`.
 
 mod create;
+mod endpoints;
 mod enter;
 pub mod files;
 pub mod init;
+pub mod links;
 mod publish;
+mod recover;
 mod spawn;
 
 pub use create::{RunSpec, create_record};
+pub use endpoints::{ConnectSpec, connect, disconnect};
 pub use enter::{enter_main, exec_in};
+pub use recover::{rollback, settle};
 pub use spawn::Spawned;
 
-use crate::driver::{self, Attachment, EtcFiles, NetworkMode};
+use crate::driver::{self, EtcFiles, NetworkMode, SandboxPlan};
 use crate::error::{Context, Error, Result};
-use crate::lab::{ContainerRecord, ContainerStatus, Lab, LabState};
+use crate::lab::{
+    ContainerRecord, ContainerStatus, Daemon, Member, NetworkRecord, PendingKind, PortClaim, Store,
+};
 use crate::step::{Executor, Step};
 use crate::util::ProcRef;
 use std::time::Duration;
 
 /// Write the container's /etc files (or point at another container's) and the init config.
-fn write_files(lab: &Lab, rec: &ContainerRecord, att: &Attachment) -> Result<()> {
-    let dir = lab.container_dir(&rec.id);
-    std::fs::create_dir_all(&dir).with_ctx(|| format!("creating {}", dir.display()))?;
-    let source_dir = match &att.files {
-        EtcFiles::Own { hosts, resolv } => {
+fn write_files(d: &Daemon, ex: &Executor, rec: &ContainerRecord, sb: &SandboxPlan) -> Result<()> {
+    let dir = d.store.container_dir(&rec.id);
+    ex.create_dir(&dir)?;
+    let source_dir = match &sb.files {
+        EtcFiles::Own {
+            resolv,
+            hosts_override,
+        } => {
+            let hosts = match hosts_override {
+                Some(h) => h.clone(),
+                None => files::hosts_for(rec, &link_lines(d, rec)),
+            };
             let files = [
-                ("hosts", hosts.clone()),
+                ("hosts", hosts),
                 ("hostname", files::hostname_file(&rec.hostname)),
                 ("resolv.conf", resolv.clone()),
             ];
             for (name, content) in files {
-                let p = dir.join(name);
-                std::fs::write(&p, content).with_ctx(|| format!("writing {}", p.display()))?;
+                ex.write_file(&dir.join(name), content.as_bytes())?;
             }
             dir.clone()
         }
@@ -46,100 +60,177 @@ fn write_files(lab: &Lab, rec: &ContainerRecord, att: &Attachment) -> Result<()>
             )
         })
         .collect();
+    let mut env = rec.env.clone();
+    env.extend(link_env(d, rec));
     let config = init::InitConfig {
-        hostname: att.hostname.clone(),
+        hostname: sb.hostname.clone(),
         argv: rec.cmd.clone(),
-        env: rec.env.clone(),
+        env,
         binds,
         fresh_proc_sys: true,
         forward_terminal_signals: rec.detached,
         new_session: rec.detached,
         exit_code_file: dir.join("exitcode").display().to_string(),
+        exit_notice: Some(d.store.exit_notice_path(&rec.id).display().to_string()),
     };
     let json = serde_json::to_vec_pretty(&config).map_err(|e| Error::msg(e.to_string()))?;
-    std::fs::write(dir.join("config.json"), json).ctx("writing config.json")
+    ex.write_file(&dir.join("config.json"), &json)
 }
 
-/// Build the container's network and start its process. The state is saved before any
-/// kernel change (write-ahead), so a crash at any point can be rolled back.
+/// The /etc/hosts lines legacy links add (`172.17.0.2\talias hostname name`), from the
+/// linked containers as they are now.
+fn link_lines(d: &Daemon, rec: &ContainerRecord) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in &rec.links {
+        let Ok(Some(t)) = d.store.container(&l.target_id) else {
+            continue;
+        };
+        // The link resolves over a network both share (the default bridge for classic links).
+        let Some(ep) = t.endpoints.iter().find(|e| {
+            e.has_interface() && rec.attachments.iter().any(|a| a.network_id == e.network_id)
+        }) else {
+            continue;
+        };
+        out.push(links::hosts_line(ep.ip, &l.alias, &t.hostname, &t.name));
+    }
+    out
+}
+
+/// The environment variables legacy links add, for links on the default bridge.
+fn link_env(d: &Daemon, rec: &ContainerRecord) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in &rec.links {
+        let Ok(Some(t)) = d.store.container(&l.target_id) else {
+            continue;
+        };
+        let Some(ep) = t.endpoints.iter().find(|e| e.bridge == "docker0") else {
+            continue;
+        };
+        out.extend(links::link_env(
+            &rec.name,
+            &l.alias,
+            ep.ip,
+            &t.exposed,
+            &t.user_env,
+        ));
+    }
+    out
+}
+
+/// The networks a container's attachments name, each of which must still exist.
+fn attached_networks(d: &Daemon, rec: &ContainerRecord) -> Result<Vec<NetworkRecord>> {
+    rec.attachments
+        .iter()
+        .map(|a| {
+            d.store
+                .network(&a.network_id)?
+                .ok_or_else(|| driver::refuse(format!("network {} not found", a.network)))
+        })
+        .collect()
+}
+
+/// Build the container's sandbox and endpoints and start its process. Everything is
+/// recorded before any kernel change (write-ahead), so a crash at any point can be
+/// rolled back by the next command.
 pub async fn start(
-    lab: &Lab,
-    st: &mut LabState,
-    exec: &mut Executor,
-    id: &str,
+    d: &mut Daemon<'_>,
+    ex: &mut Executor,
+    rec: &mut ContainerRecord,
 ) -> Result<Option<Spawned>> {
-    let mut rec = st
-        .containers
-        .get(id)
-        .cloned()
-        .ok_or_else(|| Error::msg("no such container"))?;
-    let mode = NetworkMode::from_recorded(&rec.network_mode);
-    let att = driver::plan(lab, st, &rec, &mode)?;
-    let mut steps = att.steps.clone();
-    rec.endpoints = att.endpoints.clone();
-    rec.netns = att.netns.clone();
-    let (bindings, port_step) = publish::plan(lab, st, &rec)?;
-    steps.extend(port_step);
-    rec.ports = bindings;
-    // The undo log keeps what changed the kernel; narration notes stay out of it.
-    rec.steps = steps
+    let mode = NetworkMode::from_recorded(&rec.network_mode)?;
+    let networks = match &mode {
+        NetworkMode::Container(_) => Vec::new(),
+        NetworkMode::Network(_) => attached_networks(d, rec)?,
+    };
+    let sb = driver::plan_sandbox(d, rec, &mode, networks.first())?;
+    rec.netns = sb.netns.clone();
+    rec.sandbox_steps = sb
+        .steps
         .iter()
         .filter(|s| !matches!(s, Step::Note { .. }))
         .cloned()
         .collect();
+    rec.endpoints.clear();
+    for (i, (att, net)) in rec.attachments.clone().iter().zip(&networks).enumerate() {
+        let ep = driver::for_network(net)?.join(
+            d,
+            &driver::JoinRequest {
+                container: rec,
+                network: net,
+                attachment: att,
+                ifname: format!("eth{i}"),
+                default_route: i == 0,
+            },
+        )?;
+        rec.endpoints.push(ep);
+    }
+    let (bindings, port_steps) = publish::plan(d, rec)?;
+    if let Some(ep) = rec.endpoints.iter_mut().find(|e| e.has_interface()) {
+        ep.steps.extend(port_steps);
+        ep.steps.extend(link_rules(
+            d,
+            rec_links_view(&rec.links),
+            ep.ip,
+            &ep.bridge,
+            &ep.network_id,
+        )?);
+    }
+    rec.ports = bindings;
+    rec.link_env = link_env(d, rec);
     rec.status = ContainerStatus::Creating;
     rec.creator = ProcRef::of(std::process::id() as i32);
-    st.containers.insert(id.to_string(), rec.clone());
-    if !exec.dry_run() {
-        lab.save(st)?;
-    }
-    if !exec.dry_run() {
-        write_files(lab, &rec, &att)?;
+    // Write-ahead: the record, the addresses it holds, its ports.
+    d.store.pending_add(ex, &rec.id, PendingKind::Container)?;
+    d.store.save_container(ex, rec)?;
+    claim(d, ex, rec)?;
+    write_files(d, ex, rec, &sb)?;
+    let mut steps: Vec<Step> = sb.steps.clone();
+    for e in &rec.endpoints {
+        steps.extend(e.steps.iter().cloned());
     }
     // Proxies start first and bind their ports while the network is built (Docker 28+
     // also binds before programming the rules); we collect their answers afterwards.
-    let pending = if exec.dry_run() {
-        Vec::new()
+    let pending = if ex.effects() {
+        publish::launch_proxies(d, rec)?
     } else {
-        publish::launch_proxies(lab, st, &rec)?
+        Vec::new()
     };
     let t0 = std::time::Instant::now();
-    if let Err(e) = exec.run_all(&steps).await {
+    if let Err(e) = ex.run_all(&steps).await {
         pending
             .into_iter()
             .for_each(crate::ports::PendingProxy::abandon);
+        unclaim(d, ex, rec)?;
         return Err(e);
     }
     let network_time = t0.elapsed();
-    let proxies = match publish::await_proxies(lab, st, &rec, pending, exec) {
+    rec.proxies = match publish::await_proxies(d, rec, pending, ex) {
         Ok(p) => p,
         Err(e) => {
-            exec.undo(&steps).await;
+            let _ = ex.undo(&steps).await;
+            unclaim(d, ex, rec)?;
             return Err(e);
         }
     };
-    if let Some(r) = st.containers.get_mut(id) {
-        r.proxies = proxies.clone();
-    }
-    exec.narrate(&att.spawn_narration);
-    if exec.dry_run() {
+    let dir = d.store.container_dir(&rec.id);
+    let spec = spawn::SpawnSpec {
+        netns: sb.netns_path.clone(),
+        join_uts: sb.join_uts.clone(),
+        hostname: sb.hostname.clone(),
+        config_path: dir.join("config.json"),
+        detached: rec.detached,
+        interactive: rec.interactive,
+        log: Some(dir.join("log")),
+    };
+    ex.narrate(&spec.narration(&rec.cmd));
+    if !ex.effects() {
         return Ok(None);
     }
-    let dir = lab.container_dir(id);
     // A previous run's exit code goes before the new process starts: a command that
     // ends at once may write its own before we get to save the record.
     let _ = std::fs::remove_file(dir.join("exitcode"));
-    let spawned = spawn::spawn(
-        &spawn::SpawnSpec {
-            netns: att.netns_path.clone(),
-            join_uts: att.join_uts.clone(),
-            config_path: dir.join("config.json"),
-            detached: rec.detached,
-            interactive: rec.interactive,
-            log: Some(dir.join("log")),
-        },
-        &rec.cmd,
-    );
+    let _ = std::fs::remove_file(d.store.exit_notice_path(&rec.id));
+    let spawned = spawn::spawn(&spec, &rec.cmd);
     if std::env::var_os("DOCKERNET_TIMINGS").is_some() {
         let since_start = crate::util::STARTED
             .get()
@@ -155,21 +246,135 @@ pub async fn start(
     let spawned = match spawned {
         Ok(s) => s,
         Err(e) => {
-            publish::stop_proxies(&proxies);
-            exec.undo(&steps).await;
+            publish::stop_proxies(ex, &rec.proxies);
+            let _ = ex.undo(&steps).await;
+            unclaim(d, ex, rec)?;
             return Err(e);
         }
     };
-    let r = st.containers.get_mut(id).expect("record exists");
-    r.status = ContainerStatus::Running;
-    r.creator = None;
-    r.shim = Some(spawned.shim);
-    r.init = Some(spawned.init);
-    r.started = Some(crate::util::now_unix());
-    r.exit_code = None;
-    r.finished = None;
-    lab.save(st)?;
+    rec.status = ContainerStatus::Running;
+    rec.creator = None;
+    rec.shim = Some(spawned.shim);
+    rec.init = Some(spawned.init);
+    rec.started = Some(crate::util::now_unix());
+    rec.exit_code = None;
+    rec.finished = None;
+    d.store.save_container(ex, rec)?;
+    d.store.pending_done(ex, &rec.id)?;
     Ok(Some(spawned))
+}
+
+/// The links as (alias, target id) pairs.
+fn rec_links_view(links: &[crate::lab::LinkRecord]) -> Vec<(String, String)> {
+    links
+        .iter()
+        .map(|l| (l.alias.clone(), l.target_id.clone()))
+        .collect()
+}
+
+/// With icc=false on the default bridge, the ACCEPT pairs that let a linking container
+/// reach its links' exposed ports.
+fn link_rules(
+    d: &Daemon,
+    links: Vec<(String, String)>,
+    ip: std::net::Ipv4Addr,
+    bridge: &str,
+    network_id: &str,
+) -> Result<Vec<Step>> {
+    let Some(net) = d.store.network(network_id)? else {
+        return Ok(Vec::new());
+    };
+    let icc = net.icc() && (!net.is_default_bridge() || d.rec.icc);
+    if icc || !net.is_default_bridge() || links.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut batch = crate::firewall::Batch::default();
+    for (_, target) in links {
+        let Ok(Some(t)) = d.store.container(&target) else {
+            continue;
+        };
+        if let Some(tep) = t.endpoints.iter().find(|e| e.network_id == network_id) {
+            batch
+                .ops
+                .extend(links::link_rules(ip, tep.ip, bridge, &t.exposed));
+        }
+    }
+    Ok(if batch.is_empty() {
+        Vec::new()
+    } else {
+        vec![Step::Firewall {
+            ns: d.lab.host_ns(),
+            batch,
+        }]
+    })
+}
+
+/// Record what a container holds: its addresses and memberships, its host ports.
+fn claim(d: &mut Daemon, ex: &Executor, rec: &ContainerRecord) -> Result<()> {
+    for e in &rec.endpoints {
+        claim_endpoint(d, ex, rec, e)?;
+    }
+    if !rec.ports.is_empty() {
+        d.rec.ports.retain(|p| p.container != rec.id);
+        d.rec.ports.extend(rec.ports.iter().map(|b| PortClaim {
+            container: rec.id.clone(),
+            binding: b.clone(),
+        }));
+        d.store.save_lab(ex, &d.rec)?;
+    }
+    Ok(())
+}
+
+/// Record one endpoint in its network (IPAM and the inspect listing).
+fn claim_endpoint(
+    d: &Daemon,
+    ex: &Executor,
+    rec: &ContainerRecord,
+    e: &crate::lab::Endpoint,
+) -> Result<()> {
+    if e.has_interface() {
+        d.store.claim_ip(ex, &e.network_id, e.ip, &rec.id)?;
+    }
+    d.store.add_member(
+        ex,
+        &e.network_id,
+        &Member {
+            container: rec.id.clone(),
+            name: rec.name.clone(),
+            endpoint_id: e.endpoint_id.clone(),
+            mac: e.mac.clone(),
+            ipv4: if e.has_interface() {
+                format!("{}/{}", e.ip, e.prefix_len)
+            } else {
+                String::new()
+            },
+        },
+    )
+}
+
+/// Forget one endpoint in its network.
+fn unclaim_endpoint(
+    d: &Daemon,
+    ex: &Executor,
+    rec: &ContainerRecord,
+    e: &crate::lab::Endpoint,
+) -> Result<()> {
+    if e.has_interface() {
+        d.store.release_ip(ex, &e.network_id, e.ip, &rec.id)?;
+    }
+    d.store.remove_member(ex, &e.network_id, &rec.id)
+}
+
+/// Release what [`claim`] recorded.
+fn unclaim(d: &mut Daemon, ex: &Executor, rec: &ContainerRecord) -> Result<()> {
+    for e in &rec.endpoints {
+        unclaim_endpoint(d, ex, rec, e)?;
+    }
+    if d.rec.ports.iter().any(|p| p.container == rec.id) {
+        d.rec.ports.retain(|p| p.container != rec.id);
+        d.store.save_lab(ex, &d.rec)?;
+    }
+    Ok(())
 }
 
 /// A command line, quoted for a POSIX shell (for narration).
@@ -191,64 +396,40 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-/// Tear down a container's network (veth, namespace) after its process ended.
-async fn release_network(exec: &mut Executor, rec: &mut ContainerRecord) {
-    publish::stop_proxies(&std::mem::take(&mut rec.proxies));
+/// Tear down a container's endpoints and sandbox after its process ended: proxies
+/// stopped, each endpoint's steps undone, then the sandbox's. Errors are collected
+/// (cleaning goes on) and returned together.
+async fn release_network(
+    d: &mut Daemon<'_>,
+    ex: &mut Executor,
+    rec: &mut ContainerRecord,
+) -> Result<()> {
+    publish::stop_proxies(ex, &std::mem::take(&mut rec.proxies));
+    unclaim(d, ex, rec)?;
     rec.ports.clear();
-    let steps = std::mem::take(&mut rec.steps);
-    exec.undo(&steps).await;
-    rec.endpoints.clear();
+    let mut errors = Vec::new();
+    for e in std::mem::take(&mut rec.endpoints).iter().rev() {
+        errors.extend(ex.undo(&e.steps).await);
+    }
+    errors.extend(ex.undo(&std::mem::take(&mut rec.sandbox_steps)).await);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "releasing the network of {}: {}",
+            rec.name,
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )))
+    }
 }
 
-/// Bring the state up to date with reality: containers whose process ended lose their
-/// network and become `Exited` (or vanish with `--rm`); half-created ones whose creator
-/// died are rolled back.
-pub async fn reconcile(lab: &Lab, st: &mut LabState, exec: &mut Executor) -> Result<()> {
-    let mut changed = false;
-    let ids: Vec<String> = st.containers.keys().cloned().collect();
-    for id in ids {
-        let rec = st.containers.get_mut(&id).expect("listed");
-        match rec.status {
-            ContainerStatus::Creating if !rec.creator.is_some_and(|p| p.alive()) => {
-                kill_processes(rec);
-                // The creator may have died after starting the shim but before saving
-                // its pids: find the shim and init
-                // (and proxies) by the owner mark in their environment.
-                let orphans = crate::util::processes_with_env_prefix(
-                    init::OWNER_ENV,
-                    &lab.container_dir(&id).display().to_string(),
-                );
-                for p in &orphans {
-                    p.signal(libc::SIGKILL);
-                }
-                for p in &orphans {
-                    p.wait_gone(Duration::from_secs(2));
-                }
-                release_network(exec, rec).await;
-                let _ = std::fs::remove_dir_all(lab.container_dir(&id));
-                st.containers.remove(&id);
-                changed = true;
-            }
-            ContainerStatus::Running if !rec.shim.is_some_and(|p| p.alive()) => {
-                mark_exited(lab, rec);
-                release_network(exec, rec).await;
-                if rec.auto_remove {
-                    let _ = std::fs::remove_dir_all(lab.container_dir(&id));
-                    st.containers.remove(&id);
-                }
-                changed = true;
-            }
-            _ => {}
-        }
-    }
-    if changed && !exec.dry_run() {
-        lab.save(st)?;
-    }
-    Ok(())
-}
-
-fn mark_exited(lab: &Lab, rec: &mut ContainerRecord) {
-    let file = lab.container_dir(&rec.id).join("exitcode");
+/// Record that a container's process ended: exit code and time from what its shim wrote.
+fn mark_exited(store: &Store, rec: &mut ContainerRecord) {
+    let file = store.container_dir(&rec.id).join("exitcode");
     rec.exit_code = Some(
         std::fs::read_to_string(&file)
             .ok()
@@ -266,61 +447,104 @@ fn mark_exited(lab: &Lab, rec: &mut ContainerRecord) {
     rec.status = ContainerStatus::Exited;
     rec.shim = None;
     rec.init = None;
-}
-
-fn kill_processes(rec: &ContainerRecord) {
-    for p in rec.init.iter().chain(rec.shim.iter()) {
-        p.signal(libc::SIGKILL);
-    }
-    for p in rec.init.iter().chain(rec.shim.iter()) {
-        p.wait_gone(Duration::from_secs(2));
-    }
+    rec.creator = None;
 }
 
 /// `stop`: SIGTERM to the container's PID 1 (which forwards it), SIGKILL after `timeout`.
 pub async fn stop(
-    lab: &Lab,
-    st: &mut LabState,
-    exec: &mut Executor,
-    id: &str,
+    d: &mut Daemon<'_>,
+    ex: &mut Executor,
+    rec: &mut ContainerRecord,
     timeout: Duration,
 ) -> Result<()> {
-    let rec = st.containers.get_mut(id).expect("found by caller");
-    if rec.status == ContainerStatus::Running {
-        if let Some(init) = rec.init {
-            init.signal(libc::SIGTERM);
-            if !init.wait_gone(timeout) {
-                init.signal(libc::SIGKILL);
-            }
-        }
-        if let Some(shim) = rec.shim {
-            shim.wait_gone(Duration::from_secs(5));
-        }
-        mark_exited(lab, rec);
-        release_network(exec, rec).await;
-        lab.save(st)?;
+    if rec.status != ContainerStatus::Running {
+        return Ok(());
     }
-    Ok(())
+    if !ex.effects() {
+        ex.narrate(&format!(
+            "# stop {}: SIGTERM to its PID 1, SIGKILL after {}s",
+            rec.name,
+            timeout.as_secs()
+        ));
+        return Ok(());
+    }
+    if let Some(init) = rec.init {
+        let left = ex.signal(&[init], libc::SIGTERM, timeout);
+        ex.signal(&left, libc::SIGKILL, Duration::from_secs(5));
+    }
+    if let Some(shim) = rec.shim {
+        ex.signal(&[shim], 0, Duration::from_secs(5));
+    }
+    mark_exited(&d.store, rec);
+    let r = release_network(d, ex, rec).await;
+    d.store.save_container(ex, rec)?;
+    d.store.exited_done(ex, &rec.id)?;
+    r
 }
 
 /// `rm [-f]`: remove a container; a running one only with `force`.
 pub async fn remove(
-    lab: &Lab,
-    st: &mut LabState,
-    exec: &mut Executor,
-    id: &str,
+    d: &mut Daemon<'_>,
+    ex: &mut Executor,
+    rec: &mut ContainerRecord,
     force: bool,
 ) -> Result<()> {
-    let rec = st.containers.get_mut(id).expect("found by caller");
     if rec.status == ContainerStatus::Running && !force {
         return Err(Error::msg(format!(
             "Error response from daemon: cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
             rec.name
         )));
     }
-    kill_processes(rec);
-    release_network(exec, rec).await;
-    let _ = std::fs::remove_dir_all(lab.container_dir(id));
-    st.containers.remove(id);
-    lab.save(st)
+    ex.narrate(&format!(
+        "# remove {}: kill its processes, undo its network, delete its files",
+        rec.name
+    ));
+    ex.signal(
+        &[rec.init, rec.shim]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>(),
+        libc::SIGKILL,
+        Duration::from_secs(2),
+    );
+    let r = release_network(d, ex, rec).await;
+    d.store.remove_container(ex, &rec.id, &rec.name)?;
+    d.store.exited_done(ex, &rec.id)?;
+    d.store.pending_done(ex, &rec.id)?;
+    r
+}
+
+/// `start` of a stopped container: a new sandbox and endpoints, from its attachments.
+pub async fn restart_stopped(
+    d: &mut Daemon<'_>,
+    ex: &mut Executor,
+    rec: &mut ContainerRecord,
+) -> Result<()> {
+    if rec.status == ContainerStatus::Running {
+        return Ok(());
+    }
+    rec.detached = true;
+    match start(d, ex, rec).await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            mark_exited(&d.store, rec);
+            rec.endpoints.clear();
+            rec.sandbox_steps.clear();
+            rec.ports.clear();
+            d.store.save_container(ex, rec)?;
+            d.store.pending_done(ex, &rec.id)?;
+            Err(e)
+        }
+    }
+}
+
+/// Write a container's /etc/hosts again (after connect / disconnect): in place, since
+/// the file is bind-mounted into the container.
+fn rewrite_hosts(d: &Daemon, ex: &Executor, rec: &ContainerRecord) -> Result<()> {
+    if rec.network_mode.starts_with("container:") || rec.network_mode == "host" {
+        return Ok(());
+    }
+    let path = d.store.container_dir(&rec.id).join("hosts");
+    ex.write_file(&path, files::hosts_for(rec, &link_lines(d, rec)).as_bytes())
+        .ctx("updating /etc/hosts")
 }

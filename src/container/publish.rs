@@ -1,12 +1,18 @@
 //! A container's published ports: host ports chosen, rules added to its steps, and one
 //! userland proxy per binding started (and stopped) around its process.
 
+use super::Daemon;
 use crate::error::{Error, Result};
-use crate::lab::{ContainerRecord, ContainerStatus, Lab, LabState};
+use crate::lab::{ContainerRecord, Endpoint, Lab};
 use crate::ports::{self, PortBinding};
 use crate::step::{Executor, Step};
 use crate::util::ProcRef;
 use std::time::Duration;
+
+/// The endpoint published ports lead to: the container's first real interface.
+fn publishing_endpoint(rec: &ContainerRecord) -> Option<&Endpoint> {
+    rec.endpoints.iter().find(|e| e.has_interface())
+}
 
 /// The ports `-p` and `-P` ask for: `-P` publishes every exposed port on a random port.
 pub fn requested(
@@ -56,28 +62,21 @@ fn ephemeral_range(lab: &Lab) -> (u16, u16) {
 }
 
 /// Choose host ports for a bridge container and the rules that forward them.
-pub fn plan(
-    lab: &Lab,
-    st: &LabState,
-    rec: &ContainerRecord,
-) -> Result<(Vec<PortBinding>, Vec<Step>)> {
-    let Some(ep) = rec.endpoints.first() else {
+pub fn plan(d: &Daemon, rec: &ContainerRecord) -> Result<(Vec<PortBinding>, Vec<Step>)> {
+    let lab = d.lab;
+    let Some(ep) = publishing_endpoint(rec) else {
         return Ok((Vec::new(), Vec::new()));
     };
     if rec.port_specs.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let taken: Vec<PortBinding> = st
-        .containers
-        .values()
-        .filter(|c| {
-            c.id != rec.id
-                && matches!(
-                    c.status,
-                    ContainerStatus::Running | ContainerStatus::Creating
-                )
-        })
-        .flat_map(|c| c.ports.iter().cloned())
+    // The daemon's port allocator: what running containers hold (their claims).
+    let taken: Vec<PortBinding> = d
+        .rec
+        .ports
+        .iter()
+        .filter(|c| c.container != rec.id)
+        .map(|c| c.binding.clone())
         .collect();
     let bindings = ports::allocate(&rec.port_specs, &taken, ephemeral_range(lab)).map_err(|e| {
         e.context(format!(
@@ -87,15 +86,18 @@ pub fn plan(
     })?;
     let mut batch = crate::firewall::Batch::default();
     for b in &bindings {
-        batch
-            .ops
-            .extend(ports::port_rules(b, ep.ip, &ep.bridge, st.userland_proxy));
+        batch.ops.extend(ports::port_rules(
+            b,
+            ep.ip,
+            &ep.bridge,
+            d.rec.userland_proxy,
+        ));
     }
     let mut steps = vec![Step::Firewall {
         ns: lab.host_ns(),
         batch,
     }];
-    if !st.userland_proxy {
+    if !d.rec.userland_proxy {
         // Without the proxy, a container reaching its own published port through the
         // host address comes back out of the same bridge port.
         steps.push(Step::Hairpin {
@@ -108,12 +110,9 @@ pub fn plan(
 
 /// Start one proxy per binding (when the lab uses the userland proxy) without waiting
 /// for them, so their start-up overlaps the network steps.
-pub fn launch_proxies(
-    lab: &Lab,
-    st: &LabState,
-    rec: &ContainerRecord,
-) -> Result<Vec<ports::PendingProxy>> {
-    let Some(ep) = rec.endpoints.first().filter(|_| st.userland_proxy) else {
+pub fn launch_proxies(d: &Daemon, rec: &ContainerRecord) -> Result<Vec<ports::PendingProxy>> {
+    let lab = d.lab;
+    let Some(ep) = publishing_endpoint(rec).filter(|_| d.rec.userland_proxy) else {
         return Ok(Vec::new());
     };
     let mut pending = Vec::new();
@@ -134,13 +133,13 @@ pub fn launch_proxies(
 
 /// Narrate the proxies and wait until each listens; on failure stop them all.
 pub fn await_proxies(
-    lab: &Lab,
-    st: &LabState,
+    d: &Daemon,
     rec: &ContainerRecord,
     pending: Vec<ports::PendingProxy>,
     exec: &mut Executor,
 ) -> Result<Vec<ProcRef>> {
-    let Some(ep) = rec.endpoints.first().filter(|_| st.userland_proxy) else {
+    let lab = d.lab;
+    let Some(ep) = publishing_endpoint(rec).filter(|_| d.rec.userland_proxy) else {
         return Ok(Vec::new());
     };
     for b in &rec.ports {
@@ -165,7 +164,7 @@ pub fn await_proxies(
     match failure {
         None => Ok(started),
         Some(e) => {
-            stop_proxies(&started);
+            stop_proxies(exec, &started);
             Err(e.context(format!(
                 "Error response from daemon: driver failed programming external connectivity on endpoint {} ({})",
                 rec.name, ep.endpoint_id
@@ -175,14 +174,7 @@ pub fn await_proxies(
 }
 
 /// Stop proxies (SIGTERM, as Docker stops docker-proxy) and wait until they are gone.
-pub fn stop_proxies(proxies: &[ProcRef]) {
-    for p in proxies {
-        p.signal(libc::SIGTERM);
-    }
-    for p in proxies {
-        if !p.wait_gone(Duration::from_secs(2)) {
-            p.signal(libc::SIGKILL);
-            p.wait_gone(Duration::from_secs(1));
-        }
-    }
+pub fn stop_proxies(exec: &Executor, proxies: &[ProcRef]) {
+    let left = exec.signal(proxies, libc::SIGTERM, Duration::from_secs(2));
+    exec.signal(&left, libc::SIGKILL, Duration::from_secs(1));
 }

@@ -20,6 +20,8 @@ pub struct SpawnSpec {
     pub netns: PathBuf,
     /// UTS namespace to join instead of creating a new one (host / container modes).
     pub join_uts: Option<PathBuf>,
+    /// Hostname the init sets (in a new UTS namespace), for the narration.
+    pub hostname: Option<String>,
     /// The init config written for this container.
     pub config_path: PathBuf,
     /// Detached: new session, stdin from /dev/null, output to `log`.
@@ -28,6 +30,28 @@ pub struct SpawnSpec {
     pub interactive: bool,
     /// Log file for detached containers.
     pub log: Option<PathBuf>,
+}
+
+impl SpawnSpec {
+    /// The command a learner could type to start `argv` the same way: built from the
+    /// very paths the spawn enters, so it cannot drift from what really runs.
+    pub fn narration(&self, argv: &[String]) -> String {
+        let words = super::shell_words(argv);
+        let net = self.netns.display().to_string();
+        match (&self.join_uts, net.strip_prefix("/run/netns/")) {
+            (None, Some(ns)) => format!(
+                "ip netns exec {ns} unshare --pid --mount --uts --ipc --fork --mount-proc sh -c 'hostname \"$0\" && exec \"$@\"' {} {words}",
+                self.hostname.as_deref().unwrap_or("")
+            ),
+            (Some(uts), _) => format!(
+                "nsenter --net={net} --uts={} unshare --pid --mount --ipc --fork --mount-proc {words}",
+                uts.display()
+            ),
+            (None, None) => format!(
+                "nsenter --net={net} unshare --pid --mount --uts --ipc --fork --mount-proc {words}"
+            ),
+        }
+    }
 }
 
 /// A started container.

@@ -1,100 +1,178 @@
-//! The bridge driver on the default bridge: lowest free address of 172.17.0.0/16,
-//! Docker's classic MAC (02:42 + the IPv4 bytes), a veth whose container end is created
-//! directly inside the container's namespace as `eth0`.
+//! The bridge driver: a Linux bridge in the lab host holding the network's gateway
+//! address, the network's iptables rules, and per endpoint a veth pair whose container
+//! end is created directly inside the container's namespace (no move between
+//! namespaces: that costs ~20 ms), with Docker's classic MAC (02:42 + the IPv4 bytes).
 
-use super::{Attachment, EtcFiles};
-use crate::error::Result;
-use crate::lab::{ContainerRecord, Endpoint, Lab, LabState, addr};
-use crate::link::{docker_mac, format_mac};
+use super::{Context, Driver, EtcFiles, JoinRequest, SandboxPlan, refuse};
+use crate::error::{Error, Result};
+use crate::firewall::{BridgeRules, classic_network_rules};
+use crate::lab::{ContainerRecord, Endpoint, NetworkRecord};
+use crate::link::{docker_mac, format_mac, random_docker_mac};
 use crate::step::Step;
 use crate::util::random_hex;
-use std::net::Ipv4Addr;
 
-/// Plan a container's attachment to docker0.
-pub fn plan(
-    lab: &Lab,
-    st: &LabState,
-    rec: &ContainerRecord,
-    host_resolv: &str,
-) -> Result<Attachment> {
-    let endpoints = || st.containers.values().flat_map(|c| c.endpoints.iter());
-    let used: Vec<Ipv4Addr> = endpoints()
-        .filter(|e| e.network == "bridge")
-        .map(|e| e.ip)
-        .collect();
-    let ip = crate::ipam::lowest_free(Ipv4Addr::new(172, 17, 0, 0), 16, addr::DOCKER0, &used)?;
-    let veth = loop {
-        let v = format!("veth{}", random_hex(7));
-        if !endpoints().any(|e| e.veth == v) {
-            break v;
-        }
-    };
-    let mac = format_mac(&docker_mac(ip));
-    let host = lab.host_ns();
-    let ns = rec.netns.clone();
-    let endpoint = Endpoint {
-        network: "bridge".into(),
-        network_id: st.bridge_network_id.clone(),
-        endpoint_id: random_hex(64),
-        ip,
-        prefix_len: 16,
-        gateway: addr::DOCKER0,
-        mac: mac.clone(),
-        veth: veth.clone(),
-        ifname: "eth0".into(),
-        bridge: "docker0".into(),
-    };
-    let steps = vec![
-        Step::Note {
-            text: format!("container {}: its own network namespace", rec.name),
-        },
-        Step::NetnsAdd { name: ns.clone() },
-        Step::Note {
-            text: format!(
-                "a veth pair: {veth} stays on the host and joins docker0, eth0 goes into the container"
-            ),
-        },
-        Step::VethAdd {
-            ns: host,
-            name: veth,
-            master: Some("docker0".into()),
-            peer: "eth0".into(),
-            peer_ns: ns.clone(),
-            peer_mac: Some(mac),
-        },
-        Step::AddrAdd {
-            ns: ns.clone(),
-            dev: "eth0".into(),
-            cidr: format!("{ip}/16"),
-        },
-        Step::LinkUp {
-            ns: ns.clone(),
-            dev: "lo".into(),
-        },
-        Step::LinkUp {
-            ns: ns.clone(),
-            dev: "eth0".into(),
-        },
-        Step::RouteDefault {
-            ns: ns.clone(),
-            via: addr::DOCKER0,
-        },
-    ];
-    Ok(Attachment {
-        steps,
+/// Docker's `bridge` driver.
+pub struct BridgeDriver;
+
+/// A sandbox of its own: a network namespace with `lo` up (bridge and none modes).
+pub(super) fn own_sandbox(c: &ContainerRecord, note: String, takes_endpoints: bool) -> SandboxPlan {
+    let ns = c.netns.clone();
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    SandboxPlan {
+        steps: vec![
+            Step::Note { text: note.clone() },
+            Step::NetnsAdd { name: ns.clone() },
+            Step::LinkUp {
+                ns: ns.clone(),
+                dev: "lo".into(),
+            },
+        ],
         netns_path: crate::netns::path(&ns),
-        spawn_narration: format!(
-            "ip netns exec {ns} unshare --pid --mount --uts --ipc --fork --mount-proc sh -c 'hostname \"$0\" && exec \"$@\"' {} {}",
-            rec.hostname,
-            crate::container::shell_words(&rec.cmd)
-        ),
         netns: ns,
         join_uts: None,
-        hostname: Some(rec.hostname.clone()),
+        hostname: Some(c.hostname.clone()),
         files: EtcFiles::Own {
-            hosts: crate::container::files::hosts_file(&[(ip, rec.hostname.clone())], &[]),
-            resolv: crate::container::files::resolv_conf_legacy(host_resolv),
+            resolv: crate::container::files::resolv_conf_legacy(&host_resolv),
+            hosts_override: None,
         },
-        endpoints: vec![endpoint],
-    })
+        takes_endpoints,
+        note,
+    }
+}
+
+impl Driver for BridgeDriver {
+    fn name(&self) -> &'static str {
+        "bridge"
+    }
+
+    fn create_network(&self, ctx: &Context<'_>, net: &NetworkRecord) -> Result<Vec<Step>> {
+        let host = ctx.lab.host_ns();
+        let bridge = net
+            .bridge
+            .clone()
+            .ok_or_else(|| Error::msg(format!("network {} has no bridge name", net.name)))?;
+        let pool = net
+            .pool()
+            .ok_or_else(|| Error::msg(format!("network {} has no subnet", net.name)))?;
+        let mut steps = vec![
+            Step::Note {
+                text: format!(
+                    "network {}: a Linux bridge {bridge} holding the gateway {} of {}",
+                    net.name, pool.gateway, pool.subnet
+                ),
+            },
+            Step::BridgeAdd {
+                ns: host.clone(),
+                name: bridge.clone(),
+                mac: format_mac(&random_docker_mac()),
+            },
+            Step::AddrAdd {
+                ns: host.clone(),
+                dev: bridge.clone(),
+                cidr: format!("{}/{}", pool.gateway, pool.subnet.prefix_len()),
+            },
+            Step::Firewall {
+                ns: host.clone(),
+                batch: classic_network_rules(&BridgeRules {
+                    bridge: bridge.clone(),
+                    subnet: pool.subnet.to_string(),
+                    icc: net.icc() && (!net.is_default_bridge() || ctx.rec.icc),
+                    masquerade: net.masquerade(),
+                    internal: net.internal,
+                    userland_proxy: ctx.rec.userland_proxy,
+                }),
+            },
+        ];
+        if !ctx.rec.userland_proxy {
+            // Hairpin NAT rewrites 127.0.0.1 sources, which the kernel only routes out
+            // of a bridge with route_localnet on.
+            steps.push(Step::Sysctl {
+                ns: host,
+                key: format!("net.ipv4.conf.{bridge}.route_localnet"),
+                value: "1".into(),
+            });
+        }
+        Ok(steps)
+    }
+
+    fn sandbox(
+        &self,
+        _ctx: &Context<'_>,
+        c: &ContainerRecord,
+        _net: &NetworkRecord,
+    ) -> Result<SandboxPlan> {
+        Ok(own_sandbox(
+            c,
+            format!("container {}: its own network namespace", c.name),
+            true,
+        ))
+    }
+
+    fn join(&self, ctx: &Context<'_>, j: &JoinRequest) -> Result<Endpoint> {
+        let net = j.network;
+        let c = j.container;
+        let pool = net
+            .pool()
+            .ok_or_else(|| Error::msg(format!("network {} has no subnet", net.name)))?;
+        let bridge = net.bridge.clone().unwrap_or_default();
+        let used = ctx.store.ips_in_use(&net.id);
+        let ip = match j.attachment.ip {
+            Some(ip) => {
+                crate::ipam::request_static(pool, &ip.to_string(), &used).map_err(refuse)?
+            }
+            None => crate::ipam::allocate(pool, &used).map_err(refuse)?,
+        };
+        // Host-side names must be unique in the lab host: 7 random hex digits, as Docker.
+        let veth = format!("veth{}", random_hex(7));
+        let mac = format_mac(&docker_mac(ip));
+        let host = ctx.lab.host_ns();
+        let ns = c.netns.clone();
+        let ifname = j.ifname.clone();
+        let mut steps = vec![
+            Step::Note {
+                text: format!(
+                    "a veth pair: {veth} stays on the host and joins {bridge}, {ifname} goes into {}",
+                    c.name
+                ),
+            },
+            Step::VethAdd {
+                ns: host,
+                name: veth.clone(),
+                master: Some(bridge.clone()),
+                peer: ifname.clone(),
+                peer_ns: ns.clone(),
+                peer_mac: Some(mac.clone()),
+            },
+            Step::AddrAdd {
+                ns: ns.clone(),
+                dev: ifname.clone(),
+                cidr: format!("{ip}/{}", pool.subnet.prefix_len()),
+            },
+            Step::LinkUp {
+                ns: ns.clone(),
+                dev: ifname.clone(),
+            },
+        ];
+        let default_route = j.default_route && !net.internal;
+        if default_route {
+            steps.push(Step::RouteDefault {
+                ns,
+                via: pool.gateway,
+            });
+        }
+        Ok(Endpoint {
+            network: net.name.clone(),
+            network_id: net.id.clone(),
+            endpoint_id: random_hex(64),
+            ip,
+            prefix_len: pool.subnet.prefix_len(),
+            gateway: pool.gateway,
+            mac,
+            veth,
+            ifname,
+            bridge,
+            default_route,
+            steps,
+        })
+    }
 }

@@ -1,43 +1,48 @@
-//! Network drivers: each turns "attach this container to network mode X" into steps
-//! (for `--explain`, the undo log and crash recovery) plus what the container's
-//! processes must enter and which files they see.
+//! Network drivers. Each one answers four questions through the [`Driver`] interface:
+//! which kernel steps create (and, undone, delete) a network of its kind; where a
+//! container whose first network is of its kind lives (its *sandbox*); and which steps
+//! join one container to one network (an *endpoint*, undone to leave).
 //!
-//! * `bridge` — own namespace, a veth pair onto docker0, an address, a default route;
-//! * `host` — no namespace of its own: the lab host's network and hostname;
-//! * `none` — own namespace with only `lo`;
-//! * `container:NAME` — NAME's namespace, hostname and /etc files.
+//! * `bridge` — a Linux bridge with the gateway address and its iptables rules; each
+//!   endpoint a veth pair onto it, an address and a route ([`bridge`]);
+//! * `host` — no sandbox of its own: the lab host's network and hostname;
+//! * `null` — a sandbox with only `lo`;
+//! * `container:NAME` — not a network but a way to share another container's sandbox;
+//!   it goes through the same interface and refuses what it cannot do.
 
 mod bridge;
+mod modes;
+mod validate;
+
+pub use bridge::BridgeDriver;
+pub use modes::{ContainerDriver, HostDriver, NullDriver};
+pub use validate::{ModeFlags, validate};
 
 use crate::error::{EXIT_REFUSED, Error, Result};
-use crate::lab::{ContainerRecord, ContainerStatus, Endpoint, Lab, LabState, addr};
+use crate::lab::{Attachment, ContainerRecord, Endpoint, NetworkRecord, Store};
 use crate::step::Step;
 use std::path::PathBuf;
 
-/// `--net` / `--network`, parsed.
+/// `--net` / `--network`, parsed: a network (by name or id), or another container's
+/// sandbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetworkMode {
-    /// The default bridge, docker0.
-    Bridge,
-    /// The lab host's own network namespace.
-    Host,
-    /// Loopback only.
-    None,
+    /// A network by name or id: `bridge` (the default), `host`, `none`, `mynet`.
+    Network(String),
     /// Another container's namespace (name or id prefix as given).
     Container(String),
 }
 
-fn refuse(msg: impl std::fmt::Display) -> Error {
+pub(crate) fn refuse(msg: impl std::fmt::Display) -> Error {
     Error::with_code(format!("Error response from daemon: {msg}"), EXIT_REFUSED)
 }
 
 impl NetworkMode {
-    /// Parse Docker's spelling (`bridge`, `default`, `host`, `none`, `container:web1`).
+    /// Parse Docker's spelling (`bridge`, `default`, `host`, `none`, `container:web1`,
+    /// or a network name).
     pub fn parse(s: &str) -> Result<NetworkMode> {
         match s {
-            "" | "bridge" | "default" => Ok(NetworkMode::Bridge),
-            "host" => Ok(NetworkMode::Host),
-            "none" => Ok(NetworkMode::None),
+            "" | "default" => Ok(NetworkMode::Network("bridge".into())),
             other => match other.strip_prefix("container:") {
                 Some(target) if !target.is_empty() => {
                     Ok(NetworkMode::Container(target.to_string()))
@@ -45,36 +50,40 @@ impl NetworkMode {
                 _ if other == "container" || other.starts_with("container:") => Err(refuse(
                     "invalid network mode: invalid container format container:<name|id>",
                 )),
-                _ => Err(refuse(format!("network {other} not found"))),
+                _ => Ok(NetworkMode::Network(other.to_string())),
             },
         }
     }
 
-    /// `HostConfig.NetworkMode` as Docker records it (container mode by full id).
-    pub fn recorded(&self, target_id: Option<&str>) -> String {
-        match self {
-            NetworkMode::Bridge => "bridge".into(),
-            NetworkMode::Host => "host".into(),
-            NetworkMode::None => "none".into(),
-            NetworkMode::Container(t) => format!("container:{}", target_id.unwrap_or(t)),
+    /// Read back a recorded `HostConfig.NetworkMode`. Unlike [`NetworkMode::parse`] it
+    /// never falls back to a default: what was recorded must still resolve.
+    pub fn from_recorded(s: &str) -> Result<NetworkMode> {
+        if s.is_empty() {
+            return Err(Error::msg("the container's recorded network mode is empty"));
         }
+        NetworkMode::parse(s)
     }
 
-    /// Read back a recorded mode.
-    pub fn from_recorded(s: &str) -> NetworkMode {
-        NetworkMode::parse(s).unwrap_or(NetworkMode::Bridge)
+    /// True for `--net host`.
+    pub fn is_host(&self) -> bool {
+        matches!(self, NetworkMode::Network(n) if n == "host")
+    }
+
+    /// True for `--net container:X`.
+    pub fn is_container(&self) -> bool {
+        matches!(self, NetworkMode::Container(_))
     }
 }
 
 /// Where the container's /etc/hosts, /etc/hostname and /etc/resolv.conf come from.
 #[derive(Debug, Clone)]
 pub enum EtcFiles {
-    /// Its own, generated: hosts lines for its addresses, and the hostname.
+    /// Its own, generated: /etc/hosts lines for its addresses, the hostname.
     Own {
-        /// /etc/hosts content.
-        hosts: String,
         /// /etc/resolv.conf content.
         resolv: String,
+        /// Host mode: the lab host's own /etc/hosts instead of Docker's generated one.
+        hosts_override: Option<String>,
     },
     /// Another container's files (container mode shares them).
     Shared {
@@ -83,10 +92,10 @@ pub enum EtcFiles {
     },
 }
 
-/// What a driver decided for a container.
+/// Where a container's processes live.
 #[derive(Debug, Clone)]
-pub struct Attachment {
-    /// Kernel steps to perform (and undo on removal).
+pub struct SandboxPlan {
+    /// Steps that build a sandbox of its own (namespace, `lo` up); empty when shared.
     pub steps: Vec<Step>,
     /// Name of the network namespace the processes live in (for views and exec).
     pub netns: String,
@@ -96,82 +105,88 @@ pub struct Attachment {
     pub join_uts: Option<PathBuf>,
     /// Hostname to set (None: the joined UTS namespace's).
     pub hostname: Option<String>,
-    /// Endpoints on networks.
-    pub endpoints: Vec<Endpoint>,
     /// The /etc files.
     pub files: EtcFiles,
-    /// How to start the process, as a command a learner could type.
-    pub spawn_narration: String,
+    /// Whether endpoints may be added (bridge networks) or not (host, none, container).
+    pub takes_endpoints: bool,
+    /// A note for the learner on what this sandbox is.
+    pub note: String,
 }
 
-/// Docker's flag checks for a network mode (reference §8), before anything is built.
-pub struct ModeFlags<'a> {
-    /// `--hostname` given.
-    pub hostname: bool,
-    /// `--link` values.
-    pub links: &'a [String],
-    /// `--dns` values.
-    pub dns: &'a [String],
-    /// `--add-host` values.
-    pub add_hosts: &'a [String],
-    /// `--mac-address` given.
-    pub mac_address: bool,
-    /// `-p` or `-P` given.
-    pub publish: bool,
-    /// `--expose` given.
-    pub expose: bool,
+/// What every driver call may need to know: the lab, its records, its daemon settings.
+pub type Context<'a> = crate::lab::Daemon<'a>;
+
+/// One container joining one network.
+pub struct JoinRequest<'a> {
+    /// The container (its `netns` is where the endpoint's interface goes).
+    pub container: &'a ContainerRecord,
+    /// The network.
+    pub network: &'a NetworkRecord,
+    /// What the container asked for on it (`--ip`, aliases).
+    pub attachment: &'a Attachment,
+    /// Interface name inside the container (`eth0`, `eth1`, ...).
+    pub ifname: String,
+    /// Whether this endpoint gives the container its default route.
+    pub default_route: bool,
 }
 
-/// Refuse flag combinations the way Docker's `validateNetContainerMode` does, in its order.
-pub fn validate(mode: &NetworkMode, f: &ModeFlags) -> Result<()> {
-    let container = matches!(mode, NetworkMode::Container(_));
-    if container && f.hostname {
-        return Err(refuse("conflicting options: hostname and the network mode"));
+/// The interface every network driver implements.
+pub trait Driver: Sync {
+    /// Docker's name of the driver (`bridge`, `host`, `null`).
+    fn name(&self) -> &'static str;
+
+    /// Steps that create a network of this kind (undone in reverse to delete it).
+    fn create_network(&self, ctx: &Context<'_>, net: &NetworkRecord) -> Result<Vec<Step>>;
+
+    /// Where a container whose first network is `net` lives.
+    fn sandbox(
+        &self,
+        ctx: &Context<'_>,
+        c: &ContainerRecord,
+        net: &NetworkRecord,
+    ) -> Result<SandboxPlan>;
+
+    /// Plan one endpoint: the address it gets and the steps that attach it (undone in
+    /// reverse to leave).
+    fn join(&self, ctx: &Context<'_>, j: &JoinRequest) -> Result<Endpoint>;
+}
+
+/// The driver of a network record.
+pub fn for_network(net: &NetworkRecord) -> Result<&'static dyn Driver> {
+    match net.driver.as_str() {
+        "bridge" => Ok(&BridgeDriver),
+        "host" => Ok(&HostDriver),
+        "null" => Ok(&NullDriver),
+        other => Err(Error::msg(format!(
+            "network {} uses driver {other}, which this dockernet does not know",
+            net.name
+        ))),
     }
-    if container && !f.links.is_empty() {
-        return Err(refuse(
-            "conflicting options: container type network can't be used with links. This would result in undefined behavior",
-        ));
+}
+
+/// The sandbox of a container in `mode`: the first network's driver decides, or the
+/// container driver for `container:NAME`.
+pub fn plan_sandbox(
+    ctx: &Context<'_>,
+    c: &ContainerRecord,
+    mode: &NetworkMode,
+    first: Option<&NetworkRecord>,
+) -> Result<SandboxPlan> {
+    match (mode, first) {
+        (NetworkMode::Container(target), _) => ContainerDriver::sandbox_of(ctx, c, target),
+        (NetworkMode::Network(_), Some(net)) => for_network(net)?.sandbox(ctx, c, net),
+        (NetworkMode::Network(n), None) => Err(refuse(format!("network {n} not found"))),
     }
-    if container && !f.dns.is_empty() {
-        return Err(refuse("conflicting options: dns and the network mode"));
-    }
-    if container && !f.add_hosts.is_empty() {
-        return Err(refuse(
-            "conflicting options: custom host-to-IP mapping and the network mode",
-        ));
-    }
-    if container && f.mac_address {
-        return Err(refuse(
-            "conflicting options: mac-address and the network mode",
-        ));
-    }
-    if container && f.publish {
-        return Err(refuse(
-            "conflicting options: port publishing and the container type network mode",
-        ));
-    }
-    if container && f.expose {
-        return Err(refuse(
-            "conflicting options: port exposing and the container type network mode",
-        ));
-    }
-    if *mode == NetworkMode::Host && !f.links.is_empty() {
-        return Err(refuse(
-            "conflicting options: host type networking can't be used with links. This would result in undefined behavior",
-        ));
-    }
-    Ok(())
 }
 
 /// Find the running container another one wants to join.
-pub fn join_target<'a>(st: &'a LabState, target: &str) -> Result<&'a ContainerRecord> {
-    let t = st
-        .find(target)
+pub fn join_target(store: &Store, target: &str) -> Result<ContainerRecord> {
+    let t = store
+        .find_container(target)
         .map_err(|_| refuse(format!("No such container: {target}")))?;
-    if t.status != ContainerStatus::Running || t.init.is_none_or(|p| !p.alive()) {
+    if t.status != crate::lab::ContainerStatus::Running || t.init.is_none_or(|p| !p.alive()) {
         let state = match t.status {
-            ContainerStatus::Creating => "created",
+            crate::lab::ContainerStatus::Creating => "created",
             _ => "exited",
         };
         return Err(refuse(format!(
@@ -182,112 +197,21 @@ pub fn join_target<'a>(st: &'a LabState, target: &str) -> Result<&'a ContainerRe
     Ok(t)
 }
 
-/// Plan the attachment of `rec` in `mode`.
-pub fn plan(
-    lab: &Lab,
-    st: &LabState,
-    rec: &ContainerRecord,
-    mode: &NetworkMode,
-) -> Result<Attachment> {
-    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let argv = crate::container::shell_words(&rec.cmd);
-    match mode {
-        NetworkMode::Bridge => bridge::plan(lab, st, rec, &host_resolv),
-        NetworkMode::Host => {
-            let ns = lab.host_ns();
-            Ok(Attachment {
-                steps: vec![Step::Note {
-                    text: format!(
-                        "host mode: no network namespace of its own; {} joins the host's ({ns}) and its hostname",
-                        rec.name
-                    ),
-                }],
-                netns_path: crate::netns::path(&ns),
-                netns: ns.clone(),
-                join_uts: Some(lab.host_uts_path()),
-                hostname: None,
-                endpoints: Vec::new(),
-                files: EtcFiles::Own {
-                    hosts: format!(
-                        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{}\t{}\n",
-                        addr::HOST_LAN,
-                        addr::HOST_HOSTNAME
-                    ),
-                    resolv: host_resolv,
-                },
-                spawn_narration: format!(
-                    "nsenter --net=/run/netns/{ns} --uts={} unshare --pid --mount --ipc --fork --mount-proc {argv}",
-                    lab.host_uts_path().display()
-                ),
-            })
-        }
-        NetworkMode::None => {
-            let ns = rec.netns.clone();
-            Ok(Attachment {
-                steps: vec![
-                    Step::Note {
-                        text: format!(
-                            "none mode: {} gets a namespace with only lo, and nothing else",
-                            rec.name
-                        ),
-                    },
-                    Step::NetnsAdd { name: ns.clone() },
-                    Step::LinkUp {
-                        ns: ns.clone(),
-                        dev: "lo".into(),
-                    },
-                ],
-                netns_path: crate::netns::path(&ns),
-                spawn_narration: format!(
-                    "ip netns exec {ns} unshare --pid --mount --uts --ipc --fork --mount-proc sh -c 'hostname \"$0\" && exec \"$@\"' {} {argv}",
-                    rec.hostname
-                ),
-                netns: ns,
-                join_uts: None,
-                hostname: Some(rec.hostname.clone()),
-                endpoints: Vec::new(),
-                files: EtcFiles::Own {
-                    hosts: crate::container::files::hosts_file(&[], &[]),
-                    resolv: crate::container::files::resolv_conf_legacy(&host_resolv),
-                },
-            })
-        }
-        NetworkMode::Container(target) => {
-            let t = join_target(st, target)?;
-            let init = t.init.expect("checked running");
-            Ok(Attachment {
-                steps: vec![Step::Note {
-                    text: format!(
-                        "container mode: {} joins the network namespace of {} (same interfaces, IP, MAC and ports) and its hostname; PID and mount namespaces stay its own",
-                        rec.name, t.name
-                    ),
-                }],
-                netns: t.netns.clone(),
-                netns_path: PathBuf::from(format!("/proc/{}/ns/net", init.pid)),
-                join_uts: Some(PathBuf::from(format!("/proc/{}/ns/uts", init.pid))),
-                hostname: None,
-                endpoints: Vec::new(),
-                files: EtcFiles::Shared {
-                    dir: lab.container_dir(&t.id),
-                },
-                spawn_narration: format!(
-                    "nsenter --target {} --net --uts unshare --pid --mount --ipc --fork --mount-proc {argv}",
-                    init.pid
-                ),
-            })
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn modes_parse_like_docker() {
-        assert_eq!(NetworkMode::parse("bridge").unwrap(), NetworkMode::Bridge);
-        assert_eq!(NetworkMode::parse("host").unwrap(), NetworkMode::Host);
-        assert_eq!(NetworkMode::parse("none").unwrap(), NetworkMode::None);
+        assert_eq!(
+            NetworkMode::parse("bridge").unwrap(),
+            NetworkMode::Network("bridge".into())
+        );
+        assert_eq!(
+            NetworkMode::parse("default").unwrap(),
+            NetworkMode::Network("bridge".into())
+        );
+        assert!(NetworkMode::parse("host").unwrap().is_host());
         assert_eq!(
             NetworkMode::parse("container:web1").unwrap(),
             NetworkMode::Container("web1".into())
@@ -298,133 +222,10 @@ mod tests {
             "Error response from daemon: invalid network mode: invalid container format container:<name|id>"
         );
         assert_eq!(e.exit_code(), 125);
-        assert!(
-            NetworkMode::parse("mynet")
-                .unwrap_err()
-                .to_string()
-                .contains("network mynet not found")
+        assert_eq!(
+            NetworkMode::parse("mynet").unwrap(),
+            NetworkMode::Network("mynet".into())
         );
-    }
-
-    const NONE: [String; 0] = [];
-
-    fn flags() -> ModeFlags<'static> {
-        ModeFlags {
-            hostname: false,
-            links: &NONE,
-            dns: &NONE,
-            add_hosts: &NONE,
-            mac_address: false,
-            publish: false,
-            expose: false,
-        }
-    }
-
-    fn refusal(mode: &NetworkMode, f: ModeFlags) -> String {
-        validate(mode, &f).unwrap_err().to_string()
-    }
-
-    #[test]
-    fn container_mode_refusals_follow_dockers_order() {
-        let one = ["x".to_string()];
-        let c = NetworkMode::Container("web1".into());
-        assert!(validate(&c, &flags()).is_ok());
-        // --hostname is checked before --dns.
-        let r = refusal(
-            &c,
-            ModeFlags {
-                hostname: true,
-                dns: &one,
-                ..flags()
-            },
-        );
-        assert!(
-            r.ends_with("conflicting options: hostname and the network mode"),
-            "{r}"
-        );
-        let r = refusal(
-            &c,
-            ModeFlags {
-                dns: &one,
-                ..flags()
-            },
-        );
-        assert!(
-            r.ends_with("conflicting options: dns and the network mode"),
-            "{r}"
-        );
-        let r = refusal(
-            &c,
-            ModeFlags {
-                add_hosts: &one,
-                ..flags()
-            },
-        );
-        assert!(
-            r.ends_with("custom host-to-IP mapping and the network mode"),
-            "{r}"
-        );
-        let r = refusal(
-            &c,
-            ModeFlags {
-                publish: true,
-                ..flags()
-            },
-        );
-        assert!(
-            r.ends_with("port publishing and the container type network mode"),
-            "{r}"
-        );
-        let r = refusal(
-            &c,
-            ModeFlags {
-                expose: true,
-                ..flags()
-            },
-        );
-        assert!(
-            r.ends_with("port exposing and the container type network mode"),
-            "{r}"
-        );
-        let r = refusal(
-            &c,
-            ModeFlags {
-                mac_address: true,
-                ..flags()
-            },
-        );
-        assert!(r.ends_with("mac-address and the network mode"), "{r}");
-        let r = refusal(
-            &c,
-            ModeFlags {
-                links: &one,
-                ..flags()
-            },
-        );
-        assert!(
-            r.contains("container type network can't be used with links"),
-            "{r}"
-        );
-        let r = refusal(
-            &NetworkMode::Host,
-            ModeFlags {
-                links: &one,
-                ..flags()
-            },
-        );
-        assert!(
-            r.contains("host type networking can't be used with links"),
-            "{r}"
-        );
-        assert!(
-            validate(
-                &NetworkMode::Bridge,
-                &ModeFlags {
-                    links: &one,
-                    ..flags()
-                }
-            )
-            .is_ok()
-        );
+        assert!(NetworkMode::from_recorded("").is_err());
     }
 }

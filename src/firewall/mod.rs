@@ -5,7 +5,7 @@
 
 mod docker;
 
-pub use docker::{DaemonOptions, classic_daemon_rules};
+pub use docker::{BridgeRules, DaemonOptions, classic_daemon_rules, classic_network_rules};
 
 use crate::error::{Context, Error, Result};
 use std::io::Write;
@@ -36,6 +36,13 @@ pub enum Op {
     Append(Rule),
     /// `iptables -t T -I CHAIN ARGS` (at the top)
     Insert(Rule),
+    /// `iptables -t T -I CHAIN POS ARGS`: at a position (1 is the top).
+    InsertAt {
+        /// The rule.
+        rule: Rule,
+        /// 1-based position.
+        pos: u32,
+    },
     /// `iptables -t T -D CHAIN ARGS`
     Delete(Rule),
 }
@@ -84,6 +91,9 @@ impl Op {
             } => format!("iptables {}-P {chain} {policy}", t(table)),
             Op::Append(r) => format!("iptables {}-A {} {}", t(&r.table), r.chain, r.args),
             Op::Insert(r) => format!("iptables {}-I {} {}", t(&r.table), r.chain, r.args),
+            Op::InsertAt { rule: r, pos } => {
+                format!("iptables {}-I {} {pos} {}", t(&r.table), r.chain, r.args)
+            }
             Op::Delete(r) => format!("iptables {}-D {} {}", t(&r.table), r.chain, r.args),
         }
     }
@@ -91,7 +101,11 @@ impl Op {
     /// Why this operation is done, if known.
     pub fn why(&self) -> Option<&str> {
         match self {
-            Op::Append(r) | Op::Insert(r) | Op::Delete(r) if !r.why.is_empty() => Some(&r.why),
+            Op::Append(r) | Op::Insert(r) | Op::Delete(r) | Op::InsertAt { rule: r, .. }
+                if !r.why.is_empty() =>
+            {
+                Some(&r.why)
+            }
             _ => None,
         }
     }
@@ -99,14 +113,18 @@ impl Op {
     fn table(&self) -> &str {
         match self {
             Op::NewChain { table, .. } | Op::Policy { table, .. } => table,
-            Op::Append(r) | Op::Insert(r) | Op::Delete(r) => &r.table,
+            Op::Append(r) | Op::Insert(r) | Op::Delete(r) | Op::InsertAt { rule: r, .. } => {
+                &r.table
+            }
         }
     }
 
     /// The operation that undoes this one, if any.
     pub fn inverse(&self) -> Option<Op> {
         match self {
-            Op::Append(r) | Op::Insert(r) => Some(Op::Delete(r.clone())),
+            Op::Append(r) | Op::Insert(r) | Op::InsertAt { rule: r, .. } => {
+                Some(Op::Delete(r.clone()))
+            }
             _ => None,
         }
     }
@@ -141,6 +159,9 @@ impl Batch {
                     }
                     Op::Append(r) => out.push_str(&format!("-A {} {}\n", r.chain, r.args)),
                     Op::Insert(r) => out.push_str(&format!("-I {} {}\n", r.chain, r.args)),
+                    Op::InsertAt { rule: r, pos } => {
+                        out.push_str(&format!("-I {} {pos} {}\n", r.chain, r.args))
+                    }
                     Op::Delete(r) => out.push_str(&format!("-D {} {}\n", r.chain, r.args)),
                 }
             }
@@ -243,20 +264,35 @@ impl PendingApply {
 }
 
 /// Apply a batch of deletions, tolerating rules that are already gone: tries the whole
-/// batch first, then falls back to one rule at a time.
-pub fn apply_tolerant(ns_path: &Path, batch: &Batch) -> Result<()> {
+/// batch first, then falls back to one rule at a time. Returns the rules that could not
+/// be deleted for another reason than being gone (for the caller to report).
+pub fn apply_tolerant(ns_path: &Path, batch: &Batch) -> Result<Vec<String>> {
     if apply(ns_path, batch).is_ok() {
-        return Ok(());
+        return Ok(Vec::new());
     }
+    let mut failed = Vec::new();
     for op in &batch.ops {
-        let _ = apply(
-            ns_path,
-            &Batch {
-                ops: vec![op.clone()],
-            },
-        );
+        let one = Batch {
+            ops: vec![op.clone()],
+        };
+        if let Err(e) = apply(ns_path, &one) {
+            // iptables says "Bad rule (does a matching rule exist in that chain?)" or
+            // "No chain/target/match by that name" for what is already gone.
+            let text = e.to_string();
+            if !text.contains("does a matching rule exist") && !text.contains("No chain") {
+                failed.push(format!("{}: {text}", op.command()));
+            }
+        }
     }
-    Ok(())
+    if failed.is_empty() {
+        Ok(failed)
+    } else {
+        Err(Error::msg(format!(
+            "could not delete {} rule(s): {}",
+            failed.len(),
+            failed.join("; ")
+        )))
+    }
 }
 
 /// `iptables-save -c` inside the namespace (counters included).

@@ -1,14 +1,14 @@
-//! Building, checking and removing a lab.
+//! Building, checking and removing a lab: the world, the Docker host, the daemon's own
+//! rules and its three predefined networks.
 
-use super::{Lab, LabState, LabStatus, addr};
-use crate::container;
+use super::{Lab, LabRecord, LabStatus, NetworkRecord, SCHEMA, addr};
 use crate::error::{Context, Error, Result};
 use crate::firewall::{DaemonOptions, classic_daemon_rules};
-use crate::link::{format_mac, random_docker_mac};
+use crate::link::format_mac;
 use crate::netns;
 use crate::step::{Executor, Step};
 use crate::util::{ProcRef, random_hex};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 /// Options of `lab up`.
@@ -16,22 +16,25 @@ use std::time::Duration;
 pub struct LabUpOptions {
     /// Docker's `--userland-proxy` (default true).
     pub userland_proxy: bool,
+    /// Docker's `--icc` (default true): containers on docker0 may talk to each other.
+    pub icc: bool,
 }
 
 impl Default for LabUpOptions {
     fn default() -> Self {
         LabUpOptions {
             userland_proxy: true,
+            icc: true,
         }
     }
 }
 
 /// The steps that build a lab: the world, the Docker host, and what `dockerd` does
-/// when it starts (docker0 and its iptables rules).
+/// when it starts before any network exists (forwarding, its own chains and jumps).
 pub fn lab_steps(lab: &Lab, opts: &LabUpOptions) -> Vec<Step> {
     let world = lab.world_ns();
     let host = lab.host_ns();
-    let mut s = vec![
+    let s = vec![
         Step::Note {
             text: "the world: a LAN switch (198.51.100.0/24) and \"the internet\" (203.0.113.0/24)"
                 .into(),
@@ -114,7 +117,7 @@ pub fn lab_steps(lab: &Lab, opts: &LabUpOptions) -> Vec<Step> {
             via: addr::LAN_GATEWAY,
         },
         Step::Note {
-            text: "dockerd starts: it turns on forwarding, creates docker0 and its iptables rules"
+            text: "dockerd starts: it turns on forwarding and creates its iptables chains; then its default network, bridge (docker0)"
                 .into(),
         },
         Step::Sysctl {
@@ -122,34 +125,59 @@ pub fn lab_steps(lab: &Lab, opts: &LabUpOptions) -> Vec<Step> {
             key: "net.ipv4.ip_forward".into(),
             value: "1".into(),
         },
-        Step::BridgeAdd {
-            ns: host.clone(),
-            name: "docker0".into(),
-            mac: format_mac(&random_docker_mac()),
-        },
-        Step::AddrAdd {
-            ns: host.clone(),
-            dev: "docker0".into(),
-            cidr: format!("{}/16", addr::DOCKER0),
-        },
         Step::Firewall {
-            ns: host.clone(),
+            ns: host,
             batch: classic_daemon_rules(&DaemonOptions {
-                bridge: "docker0".into(),
-                subnet: addr::DOCKER0_SUBNET.into(),
                 userland_proxy: opts.userland_proxy,
                 set_forward_drop: true,
             }),
         },
     ];
-    if !opts.userland_proxy {
-        s.push(Step::Sysctl {
-            ns: host,
-            key: "net.ipv4.conf.docker0.route_localnet".into(),
-            value: "1".into(),
-        });
-    }
     s
+}
+
+/// Docker's three predefined networks: `bridge` (docker0, the first default pool),
+/// `host` and `none`. Their steps are filled in by their drivers.
+fn predefined_networks(created: f64) -> Result<Vec<NetworkRecord>> {
+    let subnet: ipnet::Ipv4Net = addr::DOCKER0_SUBNET
+        .parse()
+        .map_err(|_| Error::msg("bad docker0 subnet"))?;
+    let mut bridge_opts = BTreeMap::new();
+    for (k, v) in [
+        ("com.docker.network.bridge.default_bridge", "true"),
+        ("com.docker.network.bridge.enable_icc", "true"),
+        ("com.docker.network.bridge.enable_ip_masquerade", "true"),
+        ("com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"),
+        ("com.docker.network.bridge.name", "docker0"),
+        ("com.docker.network.driver.mtu", "1500"),
+    ] {
+        bridge_opts.insert(k.to_string(), v.to_string());
+    }
+    let record = |name: &str, driver: &str| NetworkRecord {
+        id: random_hex(64),
+        name: name.into(),
+        driver: driver.into(),
+        created,
+        ipam: Vec::new(),
+        internal: false,
+        attachable: false,
+        options: BTreeMap::new(),
+        labels: BTreeMap::new(),
+        bridge: None,
+        predefined: true,
+        status: LabStatus::Creating,
+        creator: None,
+        steps: Vec::new(),
+    };
+    let mut bridge = record("bridge", "bridge");
+    bridge.ipam = vec![crate::ipam::Pool {
+        subnet,
+        gateway: addr::DOCKER0,
+        ip_range: None,
+    }];
+    bridge.options = bridge_opts;
+    bridge.bridge = Some("docker0".into());
+    Ok(vec![bridge, record("host", "host"), record("none", "null")])
 }
 
 /// A random locally administered unicast MAC (for the lab's own links).
@@ -159,88 +187,109 @@ fn local_mac() -> [u8; 6] {
 }
 
 /// Make sure the lab exists and is healthy, building it if needed. The caller holds the
-/// lab lock. Also reconciles containers whose processes ended.
-pub async fn ensure_up(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<LabState> {
-    if let Some(mut st) = lab.load()? {
-        let creator_alive = st.creator.is_some_and(|p| p.alive());
-        let healthy = st.status == LabStatus::Up
+/// lab lock. Returns the lab's record.
+pub async fn ensure_up(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<LabRecord> {
+    let store = lab.store();
+    if let Some(rec) = store.lab()? {
+        let creator_alive = rec.creator.is_some_and(|p| p.alive());
+        let healthy = rec.status == LabStatus::Up
             && netns::exists(&lab.host_ns())
             && netns::exists(&lab.world_ns());
         if healthy {
-            container::reconcile(lab, &mut st, exec).await?;
-            return Ok(st);
+            return Ok(rec);
         }
-        if st.status == LabStatus::Creating && creator_alive {
+        if rec.status == LabStatus::Creating && creator_alive {
             return Err(Error::msg(format!(
                 "lab {} is being created by process {}; try again",
                 lab.name,
-                st.creator.map(|c| c.pid).unwrap_or(0)
+                rec.creator.map(|c| c.pid).unwrap_or(0)
             )));
         }
         if exec.dry_run() {
             return Err(Error::msg(format!(
-                "lab {} is broken; run `dockernet lab down` first",
-                lab.name
+                "lab {} is broken; run `dockernet --lab {} lab down` first",
+                lab.name, lab.name
             )));
         }
         eprintln!(
             "dockernet: lab {} was left half-built or damaged; removing it and building it again",
             lab.name
         );
-        teardown(lab, Some(st), exec).await?;
+        teardown(lab, exec).await?;
     } else if !exec.dry_run() && !netns::list_with_prefix(&lab.netns_prefix()).is_empty() {
         // Leftovers of a crash before the first state write.
-        teardown(lab, None, exec).await?;
+        teardown(lab, exec).await?;
     }
     build(lab, exec, opts).await
 }
 
-async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<LabState> {
+async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<LabRecord> {
     preflight()?;
-    let mut st = LabState {
+    let store = lab.store();
+    let created = crate::util::now_unix();
+    let mut rec = LabRecord {
+        schema: SCHEMA,
         name: lab.name.clone(),
         status: LabStatus::Creating,
         creator: ProcRef::of(std::process::id() as i32),
-        created: crate::util::now_unix(),
+        created,
         userland_proxy: opts.userland_proxy,
-        bridge_network_id: random_hex(64),
-        host_network_id: random_hex(64),
-        none_network_id: random_hex(64),
+        icc: opts.icc,
         steps: lab_steps(lab, opts),
         processes: Vec::new(),
-        containers: BTreeMap::new(),
+        ports: Vec::new(),
     };
-    if exec.dry_run() {
-        for step in &st.steps {
-            exec.run(step).await?;
+    let mut networks = predefined_networks(created)?;
+    {
+        let ctx = super::Daemon::new(lab, rec.clone());
+        for n in &mut networks {
+            n.steps = crate::driver::for_network(n)?.create_network(&ctx, n)?;
+            if n.is_default_bridge() && !opts.icc {
+                n.options.insert(
+                    "com.docker.network.bridge.enable_icc".into(),
+                    "false".into(),
+                );
+            }
         }
-        exec.narrate(&world_web_command(lab));
-        return Ok(st);
     }
-    // Write-ahead: the state names everything we are about to create, so a crash at
+    // Write-ahead: the records name everything we are about to create, so a crash at
     // any point leaves a record that the next command can roll back.
-    lab.save(&st)?;
-    let steps = st.steps.clone();
+    store.save_lab(exec, &rec)?;
+    for n in &networks {
+        store.save_network(exec, n)?;
+    }
+    let mut steps = rec.steps.clone();
+    for n in &networks {
+        steps.extend(n.steps.iter().cloned());
+    }
     if let Err(e) = exec.run_all(&steps).await {
-        let _ = teardown(lab, Some(st), exec).await;
+        let _ = teardown(lab, exec).await;
         return Err(e.context(format!("building lab {}", lab.name)));
+    }
+    if exec.dry_run() {
+        exec.narrate(&world_web_command(lab));
+        return Ok(rec);
     }
     let web = start_world_web(lab, exec);
     match web {
-        Ok(p) => st.processes.push(p),
+        Ok(p) => rec.processes.push(p),
         Err(e) => {
-            let _ = teardown(lab, Some(st), exec).await;
+            let _ = teardown(lab, exec).await;
             return Err(e);
         }
     }
     if let Err(e) = crate::image::install_bins(lab) {
-        let _ = teardown(lab, Some(st), exec).await;
+        let _ = teardown(lab, exec).await;
         return Err(e);
     }
-    st.status = LabStatus::Up;
-    st.creator = None;
-    lab.save(&st)?;
-    Ok(st)
+    for n in &mut networks {
+        n.status = LabStatus::Up;
+        store.save_network(exec, n)?;
+    }
+    rec.status = LabStatus::Up;
+    rec.creator = None;
+    store.save_lab(exec, &rec)?;
+    Ok(rec)
 }
 
 fn world_web_command(lab: &Lab) -> String {
@@ -298,60 +347,120 @@ fn preflight() -> Result<()> {
     Ok(())
 }
 
-/// Remove everything of a lab: processes, namespaces, mounts, files. Works from the
-/// state file when there is one and from what exists on the machine otherwise.
-pub async fn teardown(lab: &Lab, st: Option<LabState>, exec: &mut Executor) -> Result<()> {
+/// Remove everything of a lab: processes, namespaces, mounts, files. Replays the
+/// recorded undo logs (containers, then networks, then the lab's own steps), then sweeps
+/// by name whatever no record names (a damaged or missing state, a crash before a
+/// write). Keeps going past failures and reports them all at the end.
+pub async fn teardown(lab: &Lab, exec: &mut Executor) -> Result<()> {
+    let store = lab.store();
+    let rec = store.lab().ok().flatten();
+    let containers = store.containers().unwrap_or_default();
+    let networks = store.networks().unwrap_or_default();
     let mut procs: Vec<ProcRef> = Vec::new();
-    if let Some(st) = &st {
-        procs.extend(st.processes.iter().copied());
-        for c in st.containers.values() {
-            procs.extend(c.init.iter().copied());
-            procs.extend(c.shim.iter().copied());
-            procs.extend(c.proxies.iter().copied());
-        }
+    if let Some(r) = &rec {
+        procs.extend(r.processes.iter().copied());
+    }
+    for c in &containers {
+        procs.extend(c.processes());
     }
     procs.extend(our_processes_in(lab));
-    // Shims and inits of this lab whose namespace is already gone (not found above).
+    // Shims, inits and proxies of this lab whose namespace is already gone.
     procs.extend(crate::util::processes_with_env_prefix(
         crate::container::init::OWNER_ENV,
         &format!("{}/", lab.dir().display()),
     ));
     exec.narrate(&format!("# stop every process of lab {}", lab.name));
-    if !exec.dry_run() {
-        for p in &procs {
-            p.signal(libc::SIGKILL);
+    exec.signal(&procs, libc::SIGKILL, Duration::from_secs(2));
+
+    // User-defined networks before the predefined ones, newest first.
+    let mut nets: Vec<&NetworkRecord> = networks.iter().collect();
+    nets.sort_by(|a, b| {
+        (a.predefined, -a.created)
+            .partial_cmp(&(b.predefined, -b.created))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let mut undo: Vec<Step> = Vec::new();
+    for c in &containers {
+        let mut own: Vec<Step> = c.sandbox_steps.clone();
+        for e in &c.endpoints {
+            own.extend(e.steps.iter().cloned());
         }
-        for p in &procs {
-            p.wait_gone(Duration::from_secs(2));
+        undo.extend(own.iter().rev().filter_map(Step::inverse));
+    }
+    for n in nets {
+        undo.extend(n.steps.iter().rev().filter_map(Step::inverse));
+    }
+    if let Some(r) = &rec {
+        undo.extend(r.steps.iter().rev().filter_map(Step::inverse));
+    }
+    // What lives inside a namespace dies with it: only the namespace removals of the
+    // log (and the sweep's) need to run, not every rule and link inside them.
+    let mut doomed: HashSet<String> = netns::list_with_prefix(&lab.netns_prefix())
+        .into_iter()
+        .collect();
+    for s in &undo {
+        if let Step::NetnsDel { name } = s {
+            doomed.insert(name.clone());
         }
     }
+    let inside_doomed = |s: &Step| match s {
+        Step::LinkDel { ns, .. } | Step::Firewall { ns, .. } => doomed.contains(ns),
+        _ => false,
+    };
+    let mut errors: Vec<String> = Vec::new();
+    let mut deleted: HashSet<String> = HashSet::new();
+    for s in undo.iter().filter(|s| !inside_doomed(s)) {
+        if let Step::NetnsDel { name } = s
+            && !deleted.insert(name.clone())
+        {
+            continue;
+        }
+        if let Err(e) = exec.run(s).await {
+            errors.push(e.to_string());
+        }
+    }
+    // The sweep: namespaces of the lab that no record named.
     for name in netns::list_with_prefix(&lab.netns_prefix()) {
-        exec.run(&Step::NetnsDel { name }).await?;
+        if deleted.contains(&name) && !netns::exists(&name) {
+            continue;
+        }
+        if let Err(e) = exec.run(&Step::NetnsDel { name }).await {
+            errors.push(e.to_string());
+        }
     }
-    exec.run(&Step::UtsDel {
-        path: lab.host_uts_path().display().to_string(),
-    })
-    .await?;
-    if !exec.dry_run() {
+    if let Err(e) = exec
+        .run(&Step::UtsDel {
+            path: lab.host_uts_path().display().to_string(),
+        })
+        .await
+    {
+        errors.push(e.to_string());
+    }
+    if exec.effects() {
         // Any leftover mount under the lab directory (there should be none).
         for m in mounts_under(&lab.dir().display().to_string()) {
             let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
         }
-        // Everything but the lock file, which the caller still holds.
-        for entry in std::fs::read_dir(lab.dir()).into_iter().flatten().flatten() {
-            if entry.file_name() == "lock" {
-                continue;
-            }
-            let p = entry.path();
-            let r = if p.is_dir() {
-                std::fs::remove_dir_all(&p)
-            } else {
-                std::fs::remove_file(&p)
-            };
-            r.with_ctx(|| format!("removing {}", p.display()))?;
+    }
+    // Everything but the lock file, which the caller still holds.
+    for entry in std::fs::read_dir(lab.dir()).into_iter().flatten().flatten() {
+        if entry.file_name() == "lock" {
+            continue;
+        }
+        if let Err(e) = exec.remove_path(&entry.path()) {
+            errors.push(e.to_string());
         }
     }
-    Ok(())
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "lab {}: {} thing(s) could not be removed: {}",
+            lab.name,
+            errors.len(),
+            errors.join("; ")
+        )))
+    }
 }
 
 /// Processes running our own binary inside this lab's namespaces: ours to end even
@@ -389,17 +498,47 @@ pub fn mounts_under(prefix: &str) -> Vec<String> {
     v
 }
 
-/// `lab down`: remove the lab whole. Returns false if there was nothing to remove.
-pub async fn lab_down(lab: &Lab, exec: &mut Executor) -> Result<bool> {
+/// What `lab down` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownResult {
+    /// Nothing of the lab existed.
+    Absent,
+    /// Removed by replaying its records.
+    Removed,
+    /// The records were damaged or missing: removed by the names of its objects.
+    RemovedByName,
+}
+
+/// `lab down`: remove the lab whole.
+pub async fn lab_down(lab: &Lab, exec: &mut Executor) -> Result<DownResult> {
     let _lock = lab.lock_for(exec.dry_run())?;
-    let st = lab.load()?;
-    let existed = st.is_some() || !netns::list_with_prefix(&lab.netns_prefix()).is_empty();
-    teardown(lab, st, exec).await?;
-    if !exec.dry_run() {
+    let store = lab.store();
+    let readable = store.lab();
+    let leftovers = !netns::list_with_prefix(&lab.netns_prefix()).is_empty();
+    // The lock file is ours (just created); anything else is a trace of the lab.
+    let traces = std::fs::read_dir(lab.dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.file_name() != "lock");
+    let result = match &readable {
+        Ok(Some(_)) => DownResult::Removed,
+        Ok(None) if !leftovers && !traces => DownResult::Absent,
+        _ => DownResult::RemovedByName,
+    };
+    if result == DownResult::Absent && exec.effects() {
         let _ = std::fs::remove_file(lab.dir().join("lock"));
         let _ = std::fs::remove_dir(lab.dir());
     }
-    Ok(existed)
+    if result == DownResult::Absent {
+        return Ok(result);
+    }
+    teardown(lab, exec).await?;
+    if exec.effects() {
+        let _ = std::fs::remove_file(lab.dir().join("lock"));
+        let _ = std::fs::remove_dir(lab.dir());
+    }
+    Ok(result)
 }
 
 /// What `lab status` reports.
@@ -413,6 +552,8 @@ pub struct LabReport {
     pub namespaces: Vec<String>,
     /// Containers: name, state.
     pub containers: Vec<(String, String)>,
+    /// Networks, by name.
+    pub networks: Vec<String>,
     /// Lab processes alive.
     pub processes: Vec<i32>,
     /// Problems found (leaked or missing objects).
@@ -421,16 +562,33 @@ pub struct LabReport {
 
 /// `lab status`: what exists, what runs, and anything broken or leaked.
 pub fn lab_status(lab: &Lab) -> Result<LabReport> {
-    let st = lab.load()?;
+    let store = lab.store();
+    let st = match store.lab() {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(LabReport {
+                lab: lab.name.clone(),
+                status: "broken".into(),
+                namespaces: netns::list_with_prefix(&lab.netns_prefix()),
+                containers: Vec::new(),
+                networks: Vec::new(),
+                processes: Vec::new(),
+                problems: vec![e.to_string()],
+            });
+        }
+    };
     let namespaces = netns::list_with_prefix(&lab.netns_prefix());
     let mut problems = Vec::new();
     let mut containers = Vec::new();
+    let mut networks = Vec::new();
     let mut processes = Vec::new();
     let status = match &st {
         None if namespaces.is_empty() => "absent".to_string(),
         None => {
-            problems
-                .push("namespaces exist without a state file (run `dockernet lab down`)".into());
+            problems.push(format!(
+                "namespaces exist without a state file (run `dockernet --lab {} lab down`)",
+                lab.name
+            ));
             "broken".into()
         }
         Some(s) => {
@@ -442,7 +600,10 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
                 }
             }
             let mut expected = vec![lab.world_ns(), lab.host_ns()];
-            for c in s.containers.values() {
+            for n in store.networks()? {
+                networks.push(n.name.clone());
+            }
+            for c in store.containers()? {
                 let running = c.shim.is_some_and(|p| p.alive());
                 containers.push((
                     c.name.clone(),
@@ -452,7 +613,7 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
                         format!("{:?}", c.status).to_lowercase()
                     },
                 ));
-                if c.status == super::ContainerStatus::Running {
+                if c.status == super::ContainerStatus::Running && c.owns_sandbox() {
                     expected.push(c.netns.clone());
                 }
             }
@@ -478,6 +639,7 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
         status,
         namespaces,
         containers,
+        networks,
         processes,
         problems,
     })

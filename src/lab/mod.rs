@@ -4,9 +4,16 @@
 
 mod lifecycle;
 mod state;
+mod store;
 
-pub use lifecycle::{LabUpOptions, ensure_up, lab_down, lab_status};
-pub use state::{ContainerRecord, ContainerStatus, Endpoint, LabState, LabStatus};
+pub use lifecycle::{
+    DownResult, LabReport, LabUpOptions, ensure_up, lab_down, lab_status, mounts_under, teardown,
+};
+pub use state::{
+    Attachment, ContainerRecord, ContainerStatus, Endpoint, LabRecord, LabStatus, LinkRecord,
+    Member, NetworkRecord, Options, PortClaim, SCHEMA,
+};
+pub use store::{Pending, PendingKind, Store};
 
 use crate::error::{Context, Error, Result};
 use std::fs::File;
@@ -28,10 +35,32 @@ pub mod addr {
     pub const INTERNET_WEB: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
     /// docker0's address.
     pub const DOCKER0: Ipv4Addr = Ipv4Addr::new(172, 17, 0, 1);
-    /// docker0's subnet.
+    /// docker0's subnet: the first of Docker's default address pools.
     pub const DOCKER0_SUBNET: &str = "172.17.0.0/16";
     /// Hostname of the lab's Docker host.
     pub const HOST_HOSTNAME: &str = "dockernet-host";
+}
+
+/// The daemon's view of a lab while one command runs: its name, records and settings.
+/// Drivers and container operations work in it.
+pub struct Daemon<'a> {
+    /// The lab.
+    pub lab: &'a Lab,
+    /// Its records.
+    pub store: Store,
+    /// The lab record (daemon settings, port allocations).
+    pub rec: LabRecord,
+}
+
+impl<'a> Daemon<'a> {
+    /// The daemon of an up lab.
+    pub fn new(lab: &'a Lab, rec: LabRecord) -> Daemon<'a> {
+        Daemon {
+            lab,
+            store: lab.store(),
+            rec,
+        }
+    }
 }
 
 /// A lab, by name: where its files and namespaces live.
@@ -79,11 +108,6 @@ impl Lab {
     /// `/run/dockernet/<lab>`
     pub fn dir(&self) -> PathBuf {
         PathBuf::from(STATE_ROOT).join(&self.name)
-    }
-
-    /// The state file.
-    pub fn state_path(&self) -> PathBuf {
-        self.dir().join("state.json")
     }
 
     /// Per-container files (hosts, hostname, resolv.conf, log).
@@ -144,14 +168,9 @@ impl Lab {
         self.lock()
     }
 
-    /// Load the state, if the lab has been created.
-    pub fn load(&self) -> Result<Option<LabState>> {
-        state::load(&self.state_path())
-    }
-
-    /// Save the state atomically.
-    pub fn save(&self, st: &LabState) -> Result<()> {
-        state::save(&self.state_path(), st)
+    /// The lab's records.
+    pub fn store(&self) -> Store {
+        Store::new(self)
     }
 }
 

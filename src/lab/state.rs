@@ -1,27 +1,32 @@
-//! The lab's state file: JSON under /run/dockernet/<lab>/, written atomically, read and
-//! written only under the lab lock. It is also the undo log: each record keeps the steps
-//! that built it.
+//! The records dockernet keeps about a lab, one file per object (see [`super::store`]):
+//! the lab itself (the Docker host and its daemon), each network, and each container
+//! (a sandbox plus its endpoints). Every record that built something in the kernel keeps
+//! the steps it performed: its own undo log.
 
-use crate::error::{Context, Error, Result};
+use crate::ipam::Pool;
 use crate::step::Step;
 use crate::util::ProcRef;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-use std::path::Path;
 
-/// Lifecycle of the lab itself.
+/// Version of the on-disk layout; a lab written by another version is rebuilt.
+pub const SCHEMA: u32 = 2;
+
+/// Lifecycle of a record whose creation can be interrupted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LabStatus {
-    /// `lab up` is in progress (or died half-way: see `creator`).
+    /// Being built (or died half-way: see `creator`).
     Creating,
     /// Ready.
     Up,
 }
 
-/// Everything dockernet knows about one lab.
+/// The lab: the world, the Docker host and what its daemon set up at start.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct LabState {
+pub struct LabRecord {
+    /// Layout version ([`SCHEMA`]).
+    pub schema: u32,
     /// Lab name.
     pub name: String,
     /// Lifecycle.
@@ -30,20 +35,102 @@ pub struct LabState {
     pub creator: Option<ProcRef>,
     /// When the lab was created (Unix seconds).
     pub created: f64,
-    /// `--userland-proxy` setting of the lab's Docker host.
+    /// `--userland-proxy` of the lab's Docker daemon.
     pub userland_proxy: bool,
-    /// Id of the default `bridge` network (64 hex).
-    pub bridge_network_id: String,
-    /// Id of the `host` network.
-    pub host_network_id: String,
-    /// Id of the `none` network.
-    pub none_network_id: String,
-    /// Steps that built the lab (undone in reverse by `lab down`).
+    /// `--icc` of the lab's Docker daemon (the default bridge's inter-container traffic).
+    pub icc: bool,
+    /// Steps that built the world, the host and the daemon's own chains (undone last).
     pub steps: Vec<Step>,
     /// Long-running helper processes of the lab itself (the world's web server).
     pub processes: Vec<ProcRef>,
-    /// Containers by id.
-    pub containers: BTreeMap<String, ContainerRecord>,
+    /// Host ports held by running containers: the daemon's port allocator.
+    pub ports: Vec<PortClaim>,
+}
+
+/// One host port held by one container.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PortClaim {
+    /// Container id.
+    pub container: String,
+    /// The binding.
+    pub binding: crate::ports::PortBinding,
+}
+
+/// A network: the predefined `bridge`, `host` and `none`, or a user-defined one.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct NetworkRecord {
+    /// 64-hex id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Driver: `bridge`, `host`, `null`.
+    pub driver: String,
+    /// Created (Unix seconds).
+    pub created: f64,
+    /// IPAM configuration (empty for host and null).
+    pub ipam: Vec<Pool>,
+    /// `--internal`: no way out of the network.
+    pub internal: bool,
+    /// `--attachable`.
+    pub attachable: bool,
+    /// `-o K=V` driver options, as `network inspect` shows them.
+    pub options: BTreeMap<String, String>,
+    /// `--label K=V`.
+    pub labels: BTreeMap<String, String>,
+    /// The Linux bridge carrying it (`docker0`, `br-<12 hex>`), for bridge networks.
+    pub bridge: Option<String>,
+    /// One of Docker's three predefined networks (cannot be created or removed).
+    pub predefined: bool,
+    /// Lifecycle.
+    pub status: LabStatus,
+    /// The process creating it, while `Creating`.
+    pub creator: Option<ProcRef>,
+    /// Steps that built it (its undo log).
+    pub steps: Vec<Step>,
+}
+
+impl NetworkRecord {
+    /// `com.docker.network.bridge.enable_icc` (default true).
+    pub fn icc(&self) -> bool {
+        self.option_bool("com.docker.network.bridge.enable_icc", true)
+    }
+
+    /// `com.docker.network.bridge.enable_ip_masquerade` (default true).
+    pub fn masquerade(&self) -> bool {
+        self.option_bool("com.docker.network.bridge.enable_ip_masquerade", true)
+    }
+
+    fn option_bool(&self, key: &str, default: bool) -> bool {
+        self.options
+            .get(key)
+            .map(|v| v != "false" && v != "0")
+            .unwrap_or(default)
+    }
+
+    /// The first pool (every bridge network here has exactly one).
+    pub fn pool(&self) -> Option<&Pool> {
+        self.ipam.first()
+    }
+
+    /// True for the default bridge (`bridge`, docker0).
+    pub fn is_default_bridge(&self) -> bool {
+        self.predefined && self.driver == "bridge"
+    }
+}
+
+/// What a network knows of one attached container (its inspect `Containers` entry).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Member {
+    /// Container id.
+    pub container: String,
+    /// Container name.
+    pub name: String,
+    /// Endpoint id.
+    pub endpoint_id: String,
+    /// Container-side MAC ("" on host / none).
+    pub mac: String,
+    /// `172.18.0.2/16` ("" on host / none).
+    pub ipv4: String,
 }
 
 /// Lifecycle of a container.
@@ -58,16 +145,30 @@ pub enum ContainerStatus {
     Exited,
 }
 
-/// A container's attachment to a network.
+/// A network a container asked to be on (Docker's EndpointsConfig): kept while the
+/// container is stopped, so that `start` attaches it again.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Attachment {
+    /// Network id.
+    pub network_id: String,
+    /// Network name.
+    pub network: String,
+    /// `--ip` / `connect --ip`.
+    pub ip: Option<Ipv4Addr>,
+    /// `--network-alias` / `connect --alias`.
+    pub aliases: Vec<String>,
+}
+
+/// A container's live attachment to a network.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Endpoint {
-    /// Network name (`bridge`).
+    /// Network name.
     pub network: String,
     /// Network id.
     pub network_id: String,
     /// Endpoint id (64 hex).
     pub endpoint_id: String,
-    /// Container address.
+    /// Container address (unspecified on host / none).
     pub ip: Ipv4Addr,
     /// Prefix length of the subnet.
     pub prefix_len: u8,
@@ -77,13 +178,35 @@ pub struct Endpoint {
     pub mac: String,
     /// Host-side veth name.
     pub veth: String,
-    /// Container-side interface name (`eth0`).
+    /// Container-side interface name (`eth0`, `eth1`, ...).
     pub ifname: String,
     /// Bridge the veth is attached to.
     pub bridge: String,
+    /// Whether the container's default route goes through this endpoint.
+    pub default_route: bool,
+    /// Steps that made it (its undo log): the veth, the address, the route, port rules.
+    pub steps: Vec<Step>,
 }
 
-/// One container.
+impl Endpoint {
+    /// True for a real interface (bridge networks), false for host / none membership.
+    pub fn has_interface(&self) -> bool {
+        !self.veth.is_empty()
+    }
+}
+
+/// A legacy link (`--link NAME:ALIAS`), as recorded in HostConfig.Links.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LinkRecord {
+    /// The linked container's name.
+    pub name: String,
+    /// The alias the linking container knows it by.
+    pub alias: String,
+    /// The linked container's id (empty if it did not exist: user networks allow that).
+    pub target_id: String,
+}
+
+/// One container: a sandbox (namespaces, `lo`, files, processes) plus endpoints.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ContainerRecord {
     /// 64-hex id.
@@ -98,17 +221,30 @@ pub struct ContainerRecord {
     pub hostname: String,
     /// Environment of the main process (`K=V`).
     pub env: Vec<String>,
-    /// `--net` as given (`bridge`).
+    /// `-e` values and the image's own variables only (what links pass on).
+    #[serde(default)]
+    pub user_env: Vec<String>,
+    /// HostConfig.NetworkMode as Docker records it (`bridge`, `mynet`, `container:<id>`).
     pub network_mode: String,
-    /// Name of its network namespace under /run/netns.
+    /// Name of the network namespace its processes live in (for views and exec).
     pub netns: String,
-    /// Attachments.
+    /// Steps that built its own sandbox (namespace, `lo`); empty when it shares one.
+    pub sandbox_steps: Vec<Step>,
+    /// Networks it asked to be on, in order (the first gives the default route).
+    pub attachments: Vec<Attachment>,
+    /// Live endpoints (while running).
     pub endpoints: Vec<Endpoint>,
-    /// Exposed ports of the image (`80/tcp`).
+    /// Legacy links.
+    #[serde(default)]
+    pub links: Vec<LinkRecord>,
+    /// The environment variables its links added when it last started.
+    #[serde(default)]
+    pub link_env: Vec<String>,
+    /// Exposed ports of the image and `--expose` (`80/tcp`).
     pub exposed: Vec<String>,
     /// Lifecycle.
     pub status: ContainerStatus,
-    /// The process creating it, while `Creating`.
+    /// The process creating or starting it, while `Creating`.
     pub creator: Option<ProcRef>,
     /// The shim process (parent of the container's PID 1, in the root PID namespace).
     pub shim: Option<ProcRef>,
@@ -130,67 +266,38 @@ pub struct ContainerRecord {
     pub tty: bool,
     /// `--rm`
     pub auto_remove: bool,
-    /// Network steps applied for it (its undo log).
-    pub steps: Vec<Step>,
     /// `-p` / `-P` requests as given (HostConfig.PortBindings).
-    #[serde(default)]
     pub port_specs: Vec<crate::ports::Publish>,
-    /// Host ports actually bound while it runs (NetworkSettings.Ports).
+    /// `-P` given.
     #[serde(default)]
+    pub publish_all: bool,
+    /// Host ports actually bound while it runs (NetworkSettings.Ports).
     pub ports: Vec<crate::ports::PortBinding>,
     /// Its userland proxy processes (one per binding), while it runs.
-    #[serde(default)]
     pub proxies: Vec<ProcRef>,
 }
 
-impl LabState {
-    /// Find a container by full id, name, or unique id prefix (as Docker does).
-    pub fn find(&self, key: &str) -> Result<&ContainerRecord> {
-        let key = key.trim_start_matches('/');
-        if let Some(c) = self.containers.get(key) {
-            return Ok(c);
-        }
-        if let Some(c) = self.containers.values().find(|c| c.name == key) {
-            return Ok(c);
-        }
-        let matches: Vec<_> = self
-            .containers
-            .values()
-            .filter(|c| !key.is_empty() && c.id.starts_with(key))
-            .collect();
-        match matches.len() {
-            1 => Ok(matches[0]),
-            0 => Err(Error::msg(format!(
-                "Error response from daemon: No such container: {key}"
-            ))),
-            n => Err(Error::msg(format!(
-                "Error response from daemon: multiple IDs found with provided prefix: {key} ({n} matches)"
-            ))),
-        }
+impl ContainerRecord {
+    /// Its own namespace, if the sandbox is its own (not host / container mode).
+    pub fn owns_sandbox(&self) -> bool {
+        !self.sandbox_steps.is_empty()
     }
 
-    /// Mutable access to a container by its full id.
-    pub fn get_mut(&mut self, id: &str) -> Option<&mut ContainerRecord> {
-        self.containers.get_mut(id)
+    /// The endpoint on a network, by network id.
+    pub fn endpoint(&self, network_id: &str) -> Option<&Endpoint> {
+        self.endpoints.iter().find(|e| e.network_id == network_id)
+    }
+
+    /// Every process of the container we started: init, shim, proxies.
+    pub fn processes(&self) -> Vec<ProcRef> {
+        self.init
+            .iter()
+            .chain(self.shim.iter())
+            .chain(self.proxies.iter())
+            .copied()
+            .collect()
     }
 }
 
-/// Read the state file; `None` if the lab does not exist.
-pub fn load(path: &Path) -> Result<Option<LabState>> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            Error::msg(format!(
-                "{} is damaged ({e}); run `dockernet lab down` to reset the lab",
-                path.display()
-            ))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_ctx(|| format!("reading {}", path.display())),
-    }
-}
-
-/// Write the state file atomically (compact: it is rewritten on every change).
-pub fn save(path: &Path, st: &LabState) -> Result<()> {
-    let json = serde_json::to_vec(st).map_err(|e| Error::msg(format!("encoding state: {e}")))?;
-    crate::util::write_atomic(path, &json)
-}
+/// Map of options, as `-o` and `--label` give them.
+pub type Options = BTreeMap<String, String>;

@@ -37,20 +37,36 @@ impl Vars {
         self.values.get(key).map(String::as_str)
     }
 
-    /// Read the containers of the lab's state file: `ip:`, `mac:`, `veth:`, `id:`,
-    /// `ns:` and `port:NAME:PORT` for each (first endpoint, first binding).
+    /// Read the containers of the lab's records: `ip:`, `mac:`, `veth:`, `id:`,
+    /// `ns:` and `port:NAME:PORT` for each (first endpoint, first binding), and
+    /// `ip:NAME:NETWORK` / `veth:NAME:NETWORK` / `if:NAME:NETWORK` for every endpoint;
+    /// `bridge:NETWORK` for every bridge network.
     pub fn refresh(&mut self, lab: &Lab) {
-        let Ok(Some(st)) = lab.load() else { return };
-        for c in st.containers.values() {
+        let store = lab.store();
+        for n in store.networks().unwrap_or_default() {
+            if let Some(b) = &n.bridge {
+                self.set(&format!("bridge:{}", n.name), b);
+            }
+            if let Some(p) = n.pool() {
+                self.set(&format!("subnet:{}", n.name), &p.subnet.to_string());
+                self.set(&format!("gateway:{}", n.name), &p.gateway.to_string());
+            }
+        }
+        for c in store.containers().unwrap_or_default() {
             let n = &c.name;
             self.set(&format!("id:{n}"), &c.id[..12.min(c.id.len())]);
             if c.status == crate::lab::ContainerStatus::Running && !c.netns.is_empty() {
                 self.set(&format!("ns:{n}"), &c.netns);
             }
-            if let Some(e) = c.endpoints.first() {
+            if let Some(e) = c.endpoints.iter().find(|e| e.has_interface()) {
                 self.set(&format!("ip:{n}"), &e.ip.to_string());
                 self.set(&format!("mac:{n}"), &e.mac);
                 self.set(&format!("veth:{n}"), &e.veth);
+            }
+            for e in c.endpoints.iter().filter(|e| e.has_interface()) {
+                self.set(&format!("ip:{n}:{}", e.network), &e.ip.to_string());
+                self.set(&format!("veth:{n}:{}", e.network), &e.veth);
+                self.set(&format!("if:{n}:{}", e.network), &e.ifname);
             }
             for b in &c.ports {
                 let key = format!("port:{n}:{}", b.container_port);

@@ -1,7 +1,7 @@
 //! `docker inspect` for containers: Docker's JSON shape (field order of the ≤27 API),
 //! indented with four spaces like the Docker CLI.
 
-use crate::lab::{ContainerRecord, ContainerStatus, Lab, LabState};
+use crate::lab::{ContainerRecord, ContainerStatus, Daemon};
 use serde_json::{Value, json};
 
 /// RFC 3339 UTC time with nanoseconds, as Docker prints `Created`/`StartedAt`.
@@ -28,57 +28,49 @@ pub fn state_word(c: &ContainerRecord) -> &'static str {
 }
 
 /// The inspect object of one container.
-pub fn container_json(lab: &Lab, st: &LabState, c: &ContainerRecord) -> Value {
-    let dir = lab.container_dir(&c.id);
+pub fn container_json(d: &Daemon, c: &ContainerRecord) -> Value {
+    let dir = d.store.container_dir(&c.id);
     let path = |f: &str| dir.join(f).display().to_string();
-    let ep = c.endpoints.first();
     let running = c.status == ContainerStatus::Running;
+    // The top-level NetworkSettings fields describe the default bridge only (Docker's
+    // legacy fields); every network is under Networks.
+    let ep = c.endpoints.iter().find(|e| e.bridge == "docker0");
     let exposed: serde_json::Map<String, Value> =
         c.exposed.iter().map(|p| (p.clone(), json!({}))).collect();
-    let mut networks: serde_json::Map<String, Value> = c
-        .endpoints
+    let short = &c.id[..12.min(c.id.len())];
+    let networks: serde_json::Map<String, Value> = c
+        .attachments
         .iter()
-        .map(|e| {
+        .map(|a| {
+            let e = c.endpoints.iter().find(|e| e.network_id == a.network_id);
+            let user_defined = !matches!(a.network.as_str(), "bridge" | "host" | "none");
+            let text = |f: fn(&crate::lab::Endpoint) -> String| e.map(f).unwrap_or_default();
+            let mut dns_names: Vec<String> = vec![c.name.clone()];
+            dns_names.extend(a.aliases.iter().cloned());
+            dns_names.push(short.to_string());
             (
-                e.network.clone(),
+                a.network.clone(),
                 json!({
-                    "IPAMConfig": null,
-                    "Links": null,
-                    "Aliases": null,
-                    "MacAddress": e.mac,
-                    "NetworkID": e.network_id,
-                    "EndpointID": e.endpoint_id,
-                    "Gateway": e.gateway.to_string(),
-                    "IPAddress": e.ip.to_string(),
-                    "IPPrefixLen": e.prefix_len,
+                    "IPAMConfig": a.ip.map(|ip| json!({"IPv4Address": ip.to_string()})),
+                    "Links": if c.links.is_empty() || a.network != "bridge" { Value::Null } else {
+                        json!(c.links.iter().map(|l| format!("{}:{}", l.name, l.alias)).collect::<Vec<_>>())
+                    },
+                    "Aliases": if a.aliases.is_empty() { Value::Null } else { json!(a.aliases) },
+                    "MacAddress": text(|e| e.mac.clone()),
+                    "NetworkID": a.network_id,
+                    "EndpointID": text(|e| e.endpoint_id.clone()),
+                    "Gateway": text(|e| if e.has_interface() { e.gateway.to_string() } else { String::new() }),
+                    "IPAddress": text(|e| if e.has_interface() { e.ip.to_string() } else { String::new() }),
+                    "IPPrefixLen": e.map(|e| e.prefix_len).unwrap_or(0),
                     "IPv6Gateway": "",
                     "GlobalIPv6Address": "",
                     "GlobalIPv6PrefixLen": 0,
                     "DriverOpts": null,
-                    "DNSNames": null
+                    "DNSNames": if user_defined && e.is_some() { json!(dns_names) } else { Value::Null }
                 }),
             )
         })
         .collect();
-    // host and none attach to their predefined network without an address.
-    let predefined = match c.network_mode.as_str() {
-        "host" => Some(("host", &st.host_network_id)),
-        "none" => Some(("none", &st.none_network_id)),
-        _ => None,
-    };
-    if let Some((name, id)) = predefined
-        && running
-    {
-        networks.insert(
-            name.into(),
-            json!({
-                "IPAMConfig": null, "Links": null, "Aliases": null, "MacAddress": "",
-                "NetworkID": id, "EndpointID": c.id.chars().rev().collect::<String>(),
-                "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
-                "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DriverOpts": null, "DNSNames": null
-            }),
-        );
-    }
     // Container mode has no sandbox of its own.
     let sandbox_key = if running && !c.network_mode.starts_with("container:") {
         crate::netns::path(&c.netns).display().to_string()
@@ -117,8 +109,10 @@ pub fn container_json(lab: &Lab, st: &LabState, c: &ContainerRecord) -> Value {
             "NetworkMode": c.network_mode,
             "PortBindings": port_bindings(c),
             "AutoRemove": c.auto_remove,
-            "Links": null,
-            "PublishAllPorts": false
+            "Links": if c.links.is_empty() { Value::Null } else {
+                json!(c.links.iter().map(|l| format!("/{}:/{}/{}", l.name, c.name, l.alias)).collect::<Vec<_>>())
+            },
+            "PublishAllPorts": c.publish_all
         },
         "Config": {
             "Hostname": c.hostname,

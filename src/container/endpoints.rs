@@ -1,0 +1,221 @@
+//! `network connect` and `network disconnect`: one endpoint added to or removed from a
+//! container, each with its own steps, so nothing else of the container changes.
+
+use super::{claim_endpoint, publish, rewrite_hosts, unclaim_endpoint};
+use crate::driver::{self, refuse};
+use crate::error::{Error, Result};
+use crate::lab::{
+    Attachment, ContainerRecord, ContainerStatus, Daemon, NetworkRecord, PendingKind,
+};
+use crate::step::{Executor, Step};
+use std::net::Ipv4Addr;
+
+/// What `network connect` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectSpec {
+    /// `--ip`
+    pub ip: Option<Ipv4Addr>,
+    /// `--alias` values.
+    pub aliases: Vec<String>,
+}
+
+/// Docker's refusals for connecting `rec` to `net`, before anything changes.
+fn check_connect(rec: &ContainerRecord, net: &NetworkRecord, spec: &ConnectSpec) -> Result<()> {
+    if rec.network_mode.starts_with("container:") {
+        return Err(refuse(
+            "container sharing network namespace with another container or host cannot be connected to any other network",
+        ));
+    }
+    if rec.network_mode == "host" || net.driver == "host" {
+        return Err(refuse(
+            "container cannot be disconnected from host network or connected to host network",
+        ));
+    }
+    if rec.network_mode == "none" || net.driver == "null" {
+        return Err(refuse(
+            "container cannot be connected to multiple networks with one of the networks in private (none) mode",
+        ));
+    }
+    if rec.attachments.iter().any(|a| a.network_id == net.id) {
+        return Err(refuse(format!(
+            "endpoint with name {} already exists in network {}",
+            rec.name, net.name
+        )));
+    }
+    if net.predefined && spec.ip.is_some() {
+        return Err(refuse(
+            "user specified IP address is supported on user defined networks only",
+        ));
+    }
+    if net.predefined && !spec.aliases.is_empty() {
+        return Err(refuse(
+            "network-scoped alias is supported only for containers in user defined networks",
+        ));
+    }
+    Ok(())
+}
+
+/// `network connect NET CONTAINER`: a running container gets a new interface (`eth1`,
+/// ...), its address and the network's rules reach it; a stopped one only records the
+/// request, which its next start carries out.
+pub async fn connect(
+    d: &mut Daemon<'_>,
+    ex: &mut Executor,
+    rec: &mut ContainerRecord,
+    net: &NetworkRecord,
+    spec: &ConnectSpec,
+) -> Result<()> {
+    check_connect(rec, net, spec)?;
+    let att = Attachment {
+        network_id: net.id.clone(),
+        network: net.name.clone(),
+        ip: spec.ip,
+        aliases: spec.aliases.clone(),
+    };
+    if rec.status != ContainerStatus::Running {
+        rec.attachments.push(att);
+        return d.store.save_container(ex, rec);
+    }
+    let ifname = (0..)
+        .map(|i| format!("eth{i}"))
+        .find(|n| !rec.endpoints.iter().any(|e| &e.ifname == n))
+        .expect("an unused name");
+    let default_route = !rec.endpoints.iter().any(|e| e.default_route);
+    let ep = driver::for_network(net)?.join(
+        d,
+        &driver::JoinRequest {
+            container: rec,
+            network: net,
+            attachment: &att,
+            ifname,
+            default_route,
+        },
+    )?;
+    // Write-ahead, as for `run`: a crash from here on is rolled back by the next command.
+    d.store
+        .pending_add_for(ex, &rec.id, PendingKind::Connect, Some(&net.id))?;
+    rec.attachments.push(att);
+    rec.endpoints.push(ep.clone());
+    d.store.save_container(ex, rec)?;
+    claim_endpoint(d, ex, rec, &ep)?;
+    if let Err(e) = ex.run_all(&ep.steps).await {
+        unclaim_endpoint(d, ex, rec, &ep)?;
+        rec.attachments.retain(|a| a.network_id != net.id);
+        rec.endpoints.retain(|e| e.network_id != net.id);
+        d.store.save_container(ex, rec)?;
+        d.store.pending_done(ex, &rec.id)?;
+        return Err(e);
+    }
+    rewrite_hosts(d, ex, rec)?;
+    d.store.pending_done(ex, &rec.id)
+}
+
+/// Undo a connect that a dead process left half-done.
+pub(super) async fn rollback_connect(
+    d: &mut Daemon<'_>,
+    ex: &mut Executor,
+    rec: &mut ContainerRecord,
+    network: Option<&str>,
+) -> Result<()> {
+    let Some(net_id) = network else {
+        return Ok(());
+    };
+    if let Some(ep) = rec
+        .endpoints
+        .iter()
+        .find(|e| e.network_id == net_id)
+        .cloned()
+    {
+        let _ = ex.undo(&ep.steps).await;
+        unclaim_endpoint(d, ex, rec, &ep)?;
+    }
+    rec.endpoints.retain(|e| e.network_id != net_id);
+    rec.attachments.retain(|a| a.network_id != net_id);
+    d.store.save_container(ex, rec)?;
+    rewrite_hosts(d, ex, rec)
+}
+
+/// `network disconnect NET CONTAINER`: exactly that interface and its rules go. If it
+/// carried the default route, the next network the container is on takes it over.
+pub async fn disconnect(
+    d: &mut Daemon<'_>,
+    ex: &mut Executor,
+    rec: &mut ContainerRecord,
+    net: &NetworkRecord,
+) -> Result<()> {
+    if rec.network_mode == "host" || net.driver == "host" {
+        return Err(refuse(
+            "container cannot be disconnected from host network or connected to host network",
+        ));
+    }
+    let running = rec.status == ContainerStatus::Running;
+    if !rec.attachments.iter().any(|a| a.network_id == net.id) {
+        return Err(refuse(if running {
+            format!(
+                "container {} is not connected to network {}",
+                rec.id, net.name
+            )
+        } else {
+            format!(
+                "container {} is not connected to the network {}",
+                rec.id, net.name
+            )
+        }));
+    }
+    rec.attachments.retain(|a| a.network_id != net.id);
+    let Some(ep) = rec.endpoint(&net.id).cloned() else {
+        return d.store.save_container(ex, rec);
+    };
+    let publishing = rec
+        .endpoints
+        .iter()
+        .find(|e| e.has_interface())
+        .map(|e| e.endpoint_id.clone());
+    if publishing.as_deref() == Some(ep.endpoint_id.as_str()) && !rec.ports.is_empty() {
+        // Its published ports led to this interface: they go with it.
+        publish::stop_proxies(ex, &std::mem::take(&mut rec.proxies));
+        rec.ports.clear();
+        if d.rec.ports.iter().any(|p| p.container == rec.id) {
+            d.rec.ports.retain(|p| p.container != rec.id);
+            d.store.save_lab(ex, &d.rec)?;
+        }
+    }
+    let errors = ex.undo(&ep.steps).await;
+    unclaim_endpoint(d, ex, rec, &ep)?;
+    rec.endpoints.retain(|e| e.network_id != net.id);
+    if ep.default_route {
+        let mut next = None;
+        for (i, e) in rec.endpoints.iter().enumerate() {
+            let internal = d.store.network(&e.network_id)?.is_some_and(|n| n.internal);
+            if e.has_interface() && !internal {
+                next = Some(i);
+                break;
+            }
+        }
+        if let Some(i) = next {
+            let step = Step::RouteDefault {
+                ns: rec.netns.clone(),
+                via: rec.endpoints[i].gateway,
+            };
+            ex.run(&step).await?;
+            rec.endpoints[i].steps.push(step);
+            rec.endpoints[i].default_route = true;
+        }
+    }
+    d.store.save_container(ex, rec)?;
+    rewrite_hosts(d, ex, rec)?;
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "disconnecting {} from {}: {}",
+            rec.name,
+            net.name,
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )))
+    }
+}

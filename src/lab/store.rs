@@ -1,0 +1,442 @@
+//! Where the records live: one small JSON file per object under /run/dockernet/<lab>/,
+//! so that a command reads and writes only the objects it touches, whatever the size
+//! of the lab.
+//!
+//! ```text
+//! lab.json                         the lab and its daemon (LabRecord)
+//! networks/<id>/network.json       a network (NetworkRecord)
+//! networks/<id>/members/<ctr id>   one attached container (Member), for inspect
+//! networks/<id>/ips/<a.b.c.d>      an allocated address (IPAM), holding the container id
+//! netnames/<name>                  network name -> id
+//! containers/<id>/record.json      a container (ContainerRecord), beside its /etc files
+//! names/<name>                     container name -> id
+//! pending/<id>                     a creation in progress (rolled back if its process died)
+//! exited/<id>                      written by a container's shim when its process ends
+//! ```
+//!
+//! Every file is replaced atomically (write, rename), so readers need no lock; every
+//! write goes through the [`Executor`], which drops it under `--dry-run`.
+
+use super::Lab;
+use super::state::{ContainerRecord, LabRecord, Member, NetworkRecord, SCHEMA};
+use crate::error::{Context, Error, Result};
+use crate::step::Executor;
+use crate::util::ProcRef;
+use serde::de::DeserializeOwned;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+/// What a `pending/<id>` entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingKind {
+    /// A container being created or started.
+    Container,
+    /// A network being created.
+    Network,
+    /// A container being connected to a network (`id` is the container's).
+    Connect,
+}
+
+/// A creation in progress.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pending {
+    /// The object's id.
+    pub id: String,
+    /// What it is.
+    pub kind: PendingKind,
+    /// The process doing it.
+    pub creator: Option<ProcRef>,
+    /// For a connect: the network's id.
+    #[serde(default)]
+    pub network: Option<String>,
+}
+
+/// The files of one lab.
+#[derive(Debug, Clone)]
+pub struct Store {
+    lab: Lab,
+}
+
+fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::msg(format!("{} is damaged ({e})", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_ctx(|| format!("reading {}", path.display())),
+    }
+}
+
+fn encode<T: serde::Serialize>(v: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|e| Error::msg(format!("encoding state: {e}")))
+}
+
+/// Names of the entries of a directory (none if it does not exist).
+fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| !n.contains(".tmp"))
+        .collect()
+}
+
+fn not_found_network(key: &str) -> Error {
+    Error::msg(format!(
+        "Error response from daemon: network {key} not found"
+    ))
+}
+
+impl Store {
+    /// The store of a lab.
+    pub fn new(lab: &Lab) -> Store {
+        Store { lab: lab.clone() }
+    }
+
+    /// The lab these files belong to.
+    pub fn lab_ref(&self) -> &Lab {
+        &self.lab
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.lab.dir()
+    }
+
+    fn lab_path(&self) -> PathBuf {
+        self.dir().join("lab.json")
+    }
+
+    /// The lab record; `None` if the lab was never built. A damaged file or one of
+    /// another layout version is an error whose hint names the way out.
+    pub fn lab(&self) -> Result<Option<LabRecord>> {
+        let hint = || {
+            crate::ui::tr(
+                format!(
+                    "run `dockernet --lab {} lab down` to remove the lab",
+                    self.lab.name
+                ),
+                format!(
+                    "请运行 `dockernet --lab {} lab down` 删除这个实验环境",
+                    self.lab.name
+                ),
+            )
+        };
+        let rec: Option<LabRecord> =
+            read_json(&self.lab_path()).map_err(|e| Error::msg(format!("{e}; {}", hint())))?;
+        if let Some(r) = &rec
+            && r.schema != SCHEMA
+        {
+            return Err(Error::msg(format!(
+                "lab {} was built by another version of dockernet (state layout {}, this one reads {SCHEMA}); {}",
+                self.lab.name,
+                r.schema,
+                hint()
+            )));
+        }
+        if rec.is_none() && self.dir().join("state.json").exists() {
+            return Err(Error::msg(format!(
+                "lab {} was built by an older dockernet; {}",
+                self.lab.name,
+                hint()
+            )));
+        }
+        Ok(rec)
+    }
+
+    /// Save the lab record.
+    pub fn save_lab(&self, ex: &Executor, r: &LabRecord) -> Result<()> {
+        ex.create_dir(&self.dir())?;
+        ex.write_atomic(&self.lab_path(), &encode(r)?)
+    }
+
+    // ----- containers -------------------------------------------------------------
+
+    /// A container's directory (record, /etc files, log).
+    pub fn container_dir(&self, id: &str) -> PathBuf {
+        self.lab.container_dir(id)
+    }
+
+    /// Ids of every container (a directory listing: no record is read).
+    pub fn container_ids(&self) -> Vec<String> {
+        entries(&self.dir().join("containers"))
+            .into_iter()
+            .filter(|id| id.len() == 64)
+            .collect()
+    }
+
+    /// One container by full id.
+    pub fn container(&self, id: &str) -> Result<Option<ContainerRecord>> {
+        read_json(&self.container_dir(id).join("record.json"))
+    }
+
+    /// Every container (for listings: `ps`, `lab down`).
+    pub fn containers(&self) -> Result<Vec<ContainerRecord>> {
+        let mut v = Vec::new();
+        for id in self.container_ids() {
+            if let Some(c) = self.container(&id)? {
+                v.push(c);
+            }
+        }
+        Ok(v)
+    }
+
+    /// The id holding a container name, if any.
+    pub fn container_by_name(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.dir().join("names").join(name))
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|id| self.container_dir(id).join("record.json").exists())
+    }
+
+    /// Find a container by full id, name, or unique id prefix, as Docker does.
+    pub fn find_container(&self, key: &str) -> Result<ContainerRecord> {
+        let key = key.trim_start_matches('/');
+        let found = if key.len() == 64 && self.container_dir(key).exists() {
+            Some(key.to_string())
+        } else if let Some(id) = self.container_by_name(key) {
+            Some(id)
+        } else {
+            let matches: Vec<String> = self
+                .container_ids()
+                .into_iter()
+                .filter(|id| !key.is_empty() && id.starts_with(key))
+                .collect();
+            match matches.len() {
+                0 => None,
+                1 => matches.into_iter().next(),
+                n => {
+                    return Err(Error::msg(format!(
+                        "Error response from daemon: multiple IDs found with provided prefix: {key} ({n} matches)"
+                    )));
+                }
+            }
+        };
+        found
+            .and_then(|id| self.container(&id).ok().flatten())
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "Error response from daemon: No such container: {key}"
+                ))
+            })
+    }
+
+    /// Save a container record and its name index entry.
+    pub fn save_container(&self, ex: &Executor, c: &ContainerRecord) -> Result<()> {
+        let dir = self.container_dir(&c.id);
+        ex.create_dir(&dir)?;
+        ex.write_atomic(&dir.join("record.json"), &encode(c)?)?;
+        let names = self.dir().join("names");
+        ex.create_dir(&names)?;
+        ex.write_atomic(&names.join(&c.name), c.id.as_bytes())
+    }
+
+    /// Remove a container's record, files and name.
+    pub fn remove_container(&self, ex: &Executor, id: &str, name: &str) -> Result<()> {
+        if self.container_by_name(name).as_deref() == Some(id) {
+            ex.remove_path(&self.dir().join("names").join(name))?;
+        }
+        ex.remove_path(&self.container_dir(id))
+    }
+
+    // ----- networks ---------------------------------------------------------------
+
+    fn network_dir(&self, id: &str) -> PathBuf {
+        self.dir().join("networks").join(id)
+    }
+
+    /// Every network, sorted by name.
+    pub fn networks(&self) -> Result<Vec<NetworkRecord>> {
+        let mut v = Vec::new();
+        for id in entries(&self.dir().join("networks")) {
+            if let Some(n) =
+                read_json::<NetworkRecord>(&self.network_dir(&id).join("network.json"))?
+            {
+                v.push(n);
+            }
+        }
+        v.sort_by(|a, b| crate::docker::natural_cmp(&a.name, &b.name));
+        Ok(v)
+    }
+
+    /// One network by full id.
+    pub fn network(&self, id: &str) -> Result<Option<NetworkRecord>> {
+        read_json(&self.network_dir(id).join("network.json"))
+    }
+
+    /// The network of a name, if any.
+    pub fn network_by_name(&self, name: &str) -> Result<Option<NetworkRecord>> {
+        match std::fs::read_to_string(self.dir().join("netnames").join(name)) {
+            Ok(id) => self.network(id.trim()),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Find a network as Docker does: full id, exact name, then unique id prefix.
+    pub fn find_network(&self, key: &str) -> Result<NetworkRecord> {
+        if key.len() == 64
+            && let Some(n) = self.network(key)?
+        {
+            return Ok(n);
+        }
+        if let Some(n) = self.network_by_name(key)? {
+            return Ok(n);
+        }
+        let matches: Vec<String> = entries(&self.dir().join("networks"))
+            .into_iter()
+            .filter(|id| !key.is_empty() && id.starts_with(key))
+            .collect();
+        match matches.len() {
+            0 => Err(not_found_network(key)),
+            1 => self
+                .network(&matches[0])?
+                .ok_or_else(|| not_found_network(key)),
+            n => Err(Error::with_code(
+                format!(
+                    "Error response from daemon: network {key} is ambiguous ({n} matches found based on ID prefix)"
+                ),
+                1,
+            )),
+        }
+    }
+
+    /// Save a network record and its name.
+    pub fn save_network(&self, ex: &Executor, n: &NetworkRecord) -> Result<()> {
+        let dir = self.network_dir(&n.id);
+        ex.create_dir(&dir)?;
+        ex.write_atomic(&dir.join("network.json"), &encode(n)?)?;
+        let names = self.dir().join("netnames");
+        ex.create_dir(&names)?;
+        ex.write_atomic(&names.join(&n.name), n.id.as_bytes())
+    }
+
+    /// Remove a network's files and name.
+    pub fn remove_network(&self, ex: &Executor, n: &NetworkRecord) -> Result<()> {
+        let name = self.dir().join("netnames").join(&n.name);
+        if std::fs::read_to_string(&name).is_ok_and(|id| id.trim() == n.id) {
+            ex.remove_path(&name)?;
+        }
+        ex.remove_path(&self.network_dir(&n.id))
+    }
+
+    /// The containers attached to a network.
+    pub fn members(&self, network_id: &str) -> Vec<Member> {
+        let dir = self.network_dir(network_id).join("members");
+        entries(&dir)
+            .into_iter()
+            .filter_map(|f| read_json::<Member>(&dir.join(f)).ok().flatten())
+            .collect()
+    }
+
+    /// Number of containers attached to a network.
+    pub fn member_count(&self, network_id: &str) -> usize {
+        entries(&self.network_dir(network_id).join("members")).len()
+    }
+
+    /// Record a container as attached.
+    pub fn add_member(&self, ex: &Executor, network_id: &str, m: &Member) -> Result<()> {
+        let dir = self.network_dir(network_id).join("members");
+        ex.create_dir(&dir)?;
+        ex.write_atomic(&dir.join(&m.container), &encode(m)?)
+    }
+
+    /// Forget a container's attachment.
+    pub fn remove_member(&self, ex: &Executor, network_id: &str, container: &str) -> Result<()> {
+        ex.remove_path(&self.network_dir(network_id).join("members").join(container))
+    }
+
+    /// Addresses allocated on a network (a directory listing).
+    pub fn ips_in_use(&self, network_id: &str) -> Vec<Ipv4Addr> {
+        entries(&self.network_dir(network_id).join("ips"))
+            .into_iter()
+            .filter_map(|f| f.parse().ok())
+            .collect()
+    }
+
+    /// Record an allocated address (IPAM state).
+    pub fn claim_ip(
+        &self,
+        ex: &Executor,
+        network_id: &str,
+        ip: Ipv4Addr,
+        container: &str,
+    ) -> Result<()> {
+        let dir = self.network_dir(network_id).join("ips");
+        ex.create_dir(&dir)?;
+        ex.write_atomic(&dir.join(ip.to_string()), container.as_bytes())
+    }
+
+    /// Release an address, if that container still holds it.
+    pub fn release_ip(
+        &self,
+        ex: &Executor,
+        network_id: &str,
+        ip: Ipv4Addr,
+        container: &str,
+    ) -> Result<()> {
+        let p = self
+            .network_dir(network_id)
+            .join("ips")
+            .join(ip.to_string());
+        if std::fs::read_to_string(&p).is_ok_and(|holder| holder == container) {
+            ex.remove_path(&p)?;
+        }
+        Ok(())
+    }
+
+    // ----- journals ---------------------------------------------------------------
+
+    /// Note that this process starts creating `id`.
+    pub fn pending_add(&self, ex: &Executor, id: &str, kind: PendingKind) -> Result<()> {
+        self.pending_add_for(ex, id, kind, None)
+    }
+
+    /// Note that this process starts work on `id` (and, for a connect, which network).
+    pub fn pending_add_for(
+        &self,
+        ex: &Executor,
+        id: &str,
+        kind: PendingKind,
+        network: Option<&str>,
+    ) -> Result<()> {
+        let dir = self.dir().join("pending");
+        ex.create_dir(&dir)?;
+        let p = Pending {
+            id: id.to_string(),
+            kind,
+            creator: ProcRef::of(std::process::id() as i32),
+            network: network.map(String::from),
+        };
+        ex.write_atomic(&dir.join(id), &encode(&p)?)
+    }
+
+    /// The creation of `id` is over (done or rolled back).
+    pub fn pending_done(&self, ex: &Executor, id: &str) -> Result<()> {
+        ex.remove_path(&self.dir().join("pending").join(id))
+    }
+
+    /// Creations in progress or interrupted.
+    pub fn pending(&self) -> Vec<Pending> {
+        let dir = self.dir().join("pending");
+        entries(&dir)
+            .into_iter()
+            .filter_map(|f| read_json::<Pending>(&dir.join(f)).ok().flatten())
+            .collect()
+    }
+
+    /// Where a container's shim reports that its process ended.
+    pub fn exit_notice_path(&self, id: &str) -> PathBuf {
+        self.dir().join("exited").join(id)
+    }
+
+    /// Containers whose shim reported an exit not yet handled.
+    pub fn exited(&self) -> Vec<String> {
+        entries(&self.dir().join("exited"))
+    }
+
+    /// The exit of `id` has been handled.
+    pub fn exited_done(&self, ex: &Executor, id: &str) -> Result<()> {
+        ex.remove_path(&self.exit_notice_path(id))
+    }
+}

@@ -1,0 +1,265 @@
+//! Networks as objects: `network create`, `rm`, `prune`, and the rollback of a creation
+//! a crash interrupted. Each network's record keeps the steps that built it (its
+//! bridge, its address, its rules), so removing it undoes exactly those.
+
+mod filter;
+mod view;
+
+pub use filter::NetworkFilter;
+pub use view::{inspect_json, ls_json};
+
+use crate::driver::{self, refuse};
+use crate::error::{Error, Result};
+use crate::lab::{Daemon, LabStatus, NetworkRecord, PendingKind};
+use crate::step::Executor;
+use crate::util::{ProcRef, random_hex};
+use std::collections::BTreeMap;
+
+/// What `network create` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct CreateSpec {
+    /// Network name.
+    pub name: String,
+    /// `-d` (default `bridge`).
+    pub driver: String,
+    /// `--subnet`, `--gateway`, `--ip-range`.
+    pub ipam: crate::ipam::IpamRequest,
+    /// `--internal`
+    pub internal: bool,
+    /// `--attachable`
+    pub attachable: bool,
+    /// `--label K=V` values.
+    pub labels: Vec<String>,
+    /// `-o K=V` values.
+    pub options: Vec<String>,
+}
+
+/// `K=V` pairs (a bare `K` means an empty value, as Docker reads labels).
+fn key_values(list: &[String], what: &str) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for kv in list {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        if k.is_empty() {
+            return Err(Error::msg(format!(
+                "invalid {what} {kv:?}: expected KEY=VALUE"
+            )));
+        }
+        out.insert(k.to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+/// Docker's names that `network create` refuses (`runconfig.IsPreDefinedNetwork`).
+fn is_predefined_name(name: &str) -> bool {
+    matches!(name, "bridge" | "host" | "none" | "default")
+}
+
+/// Refuse drivers this lab does not have, saying which ones come later and why.
+fn check_driver(driver: &str) -> Result<()> {
+    let later = |what: &str| {
+        Err(Error::msg(crate::ui::tr(
+            format!("the {driver} driver is not available yet in dockernet: {what}"),
+            format!("dockernet 暂不支持 {driver} 驱动：{what}"),
+        )))
+    };
+    match driver {
+        "bridge" => Ok(()),
+        "host" | "null" => Err(Error::msg(format!(
+            "Error response from daemon: only one instance of \"{driver}\" network is allowed"
+        ))),
+        "overlay" => {
+            later("overlay networks span several lab hosts and come with them (lab host add)")
+        }
+        "macvlan" => later("macvlan networks come with lab hosts on the LAN"),
+        "ipvlan" => Err(Error::msg(crate::ui::tr(
+            "ipvlan networks cannot be created here: this machine's kernel has no ipvlan driver (CONFIG_IPVLAN is not set); use macvlan or bridge",
+            "这里无法创建 ipvlan 网络：本机内核没有 ipvlan 驱动（未设置 CONFIG_IPVLAN）；请改用 macvlan 或 bridge",
+        ))),
+        other => Err(Error::msg(format!(
+            "Error response from daemon: plugin \"{other}\" not found"
+        ))),
+    }
+}
+
+/// `network create`: validate as Docker does, then build the bridge and its rules.
+/// Returns the new record (its id is what the CLI prints).
+pub async fn create(
+    d: &mut Daemon<'_>,
+    ex: &mut Executor,
+    spec: &CreateSpec,
+) -> Result<NetworkRecord> {
+    let parsed = crate::ipam::parse_request(&spec.ipam)?;
+    if is_predefined_name(&spec.name) {
+        return Err(Error::msg(format!(
+            "Error response from daemon: operation is not permitted on predefined {} network ",
+            spec.name
+        )));
+    }
+    if spec.name.is_empty() {
+        return Err(Error::msg(
+            "Error response from daemon: network name cannot be empty",
+        ));
+    }
+    // Names become file names in the lab's records: keep them to Docker's usual set.
+    if spec.name.len() > 128
+        || !spec
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    {
+        return Err(Error::msg(crate::ui::tr(
+            format!(
+                "invalid network name {:?}: use letters, digits, '_', '.' and '-'",
+                spec.name
+            ),
+            format!(
+                "网络名称 {:?} 无效：只能使用字母、数字、'_'、'.' 和 '-'",
+                spec.name
+            ),
+        )));
+    }
+    if d.store.network_by_name(&spec.name)?.is_some() {
+        return Err(Error::msg(format!(
+            "Error response from daemon: network with name {} already exists",
+            spec.name
+        )));
+    }
+    let driver_name = if spec.driver.is_empty() {
+        "bridge"
+    } else {
+        spec.driver.as_str()
+    };
+    check_driver(driver_name)?;
+    let existing = d.store.networks()?;
+    let subnets: Vec<ipnet::Ipv4Net> = existing
+        .iter()
+        .flat_map(|n| n.ipam.iter().map(|p| p.subnet))
+        .collect();
+    let pool = crate::ipam::configure(&parsed, &subnets)
+        .map_err(|e| Error::msg(format!("Error response from daemon: {e}")))?;
+    let options = key_values(&spec.options, "option")?;
+    let labels = key_values(&spec.labels, "label")?;
+    let id = random_hex(64);
+    let bridge = options
+        .get("com.docker.network.bridge.name")
+        .cloned()
+        .unwrap_or_else(|| format!("br-{}", &id[..12]));
+    if bridge.len() > 15 {
+        return Err(Error::msg(format!(
+            "Error response from daemon: bridge name {bridge} is longer than 15 characters (the kernel's limit for interface names)"
+        )));
+    }
+    if let Some(other) = existing
+        .iter()
+        .find(|n| n.bridge.as_deref() == Some(bridge.as_str()))
+    {
+        return Err(Error::msg(format!(
+            "Error response from daemon: cannot create network {id} ({bridge}): conflicts with network {} ({bridge}): networks have same bridge name",
+            other.id
+        )));
+    }
+    let mut net = NetworkRecord {
+        id,
+        name: spec.name.clone(),
+        driver: driver_name.to_string(),
+        created: crate::util::now_unix(),
+        ipam: vec![pool],
+        internal: spec.internal,
+        attachable: spec.attachable,
+        options,
+        labels,
+        bridge: Some(bridge),
+        predefined: false,
+        status: LabStatus::Creating,
+        creator: ProcRef::of(std::process::id() as i32),
+        steps: Vec::new(),
+    };
+    net.steps = driver::for_network(&net)?.create_network(d, &net)?;
+    // Write-ahead: a crash from here on is rolled back by the next command.
+    d.store.pending_add(ex, &net.id, PendingKind::Network)?;
+    d.store.save_network(ex, &net)?;
+    if let Err(e) = ex.run_all(&net.steps).await {
+        d.store.remove_network(ex, &net)?;
+        d.store.pending_done(ex, &net.id)?;
+        return Err(e);
+    }
+    net.status = LabStatus::Up;
+    net.creator = None;
+    d.store.save_network(ex, &net)?;
+    d.store.pending_done(ex, &net.id)?;
+    Ok(net)
+}
+
+/// `network rm`: refuse predefined networks and networks with containers; otherwise
+/// undo the network's steps (its rules, address and bridge) and forget it.
+pub async fn remove(d: &mut Daemon<'_>, ex: &mut Executor, key: &str) -> Result<()> {
+    let net = d.store.find_network(key)?;
+    if net.predefined {
+        return Err(Error::msg(format!(
+            "Error response from daemon: {} is a pre-defined network and cannot be removed",
+            net.name
+        )));
+    }
+    if d.store.member_count(&net.id) > 0 {
+        return Err(Error::msg(format!(
+            "Error response from daemon: error while removing network: network {} id {} has active endpoints",
+            net.name, net.id
+        )));
+    }
+    delete(d, ex, &net).await
+}
+
+async fn delete(d: &mut Daemon<'_>, ex: &mut Executor, net: &NetworkRecord) -> Result<()> {
+    let errors = ex.undo(&net.steps).await;
+    d.store.remove_network(ex, net)?;
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "removing network {}: {}",
+            net.name,
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )))
+    }
+}
+
+/// `network prune`: every user-defined network no container is attached to. Returns
+/// the names removed, oldest first.
+pub async fn prune(d: &mut Daemon<'_>, ex: &mut Executor) -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    let mut nets: Vec<NetworkRecord> = d
+        .store
+        .networks()?
+        .into_iter()
+        .filter(|n| !n.predefined && n.status == LabStatus::Up)
+        .collect();
+    nets.sort_by(|a, b| a.created.total_cmp(&b.created));
+    for n in nets {
+        if d.store.member_count(&n.id) == 0 {
+            delete(d, ex, &n).await?;
+            removed.push(n.name.clone());
+        }
+    }
+    Ok(removed)
+}
+
+/// Undo a `network create` whose process died half-way.
+pub async fn rollback(d: &mut Daemon<'_>, ex: &mut Executor, id: &str) -> Result<()> {
+    if let Some(net) = d.store.network(id)?
+        && net.status == LabStatus::Creating
+    {
+        delete(d, ex, &net).await?;
+    }
+    d.store.pending_done(ex, id)
+}
+
+/// A network by name or id, with Docker's "not found" refusal for `run --net`.
+pub fn resolve(d: &Daemon, key: &str) -> Result<NetworkRecord> {
+    d.store
+        .find_network(key)
+        .map_err(|_| refuse(format!("network {key} not found")))
+}
