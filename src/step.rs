@@ -358,10 +358,15 @@ impl Executor {
         // Batches whose namespace already exists start before anything else (a
         // container's port rules only name docker0 and addresses): the iptables-restore
         // process runs while the netlink steps do. The others start at their turn.
+        // Only the first batch of each namespace: a later one may use chains an earlier
+        // one creates (the daemon's chains, then a network's rules), so batches of one
+        // namespace are applied in order.
         let mut early: HashMap<usize, firewall::PendingApply> = HashMap::new();
         if self.mode != Mode::DryRun {
+            let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
             for (i, step) in steps.iter().enumerate() {
                 if let Step::Firewall { ns, batch } = step
+                    && seen.insert(ns.as_str())
                     && add_only(batch)
                     && netns::exists(ns)
                 {
@@ -380,7 +385,7 @@ impl Executor {
                 }
             }
         }
-        let mut pending = Vec::new();
+        let mut pending: Vec<(String, firewall::PendingApply)> = Vec::new();
         let mut failure = None;
         for (i, step) in steps.iter().enumerate() {
             let r = match step {
@@ -390,13 +395,17 @@ impl Executor {
                     }
                     match early.remove(&i) {
                         Some(p) => {
-                            pending.push(p);
+                            pending.push((ns.clone(), p));
                             Ok(())
                         }
-                        None => {
-                            firewall::start_apply(&netns::path(ns), batch).map(|p| pending.push(p))
-                        }
+                        None => wait_ns(&mut pending, ns).and_then(|()| {
+                            firewall::start_apply(&netns::path(ns), batch)
+                                .map(|p| pending.push((ns.clone(), p)))
+                        }),
                     }
+                }
+                Step::Firewall { ns, .. } if self.mode != Mode::DryRun => {
+                    wait_ns(&mut pending, ns).and(self.run(step).await)
                 }
                 _ => self.run(step).await,
             };
@@ -409,9 +418,9 @@ impl Executor {
         // they are waited for, and undone with the steps that ran.
         let unreached: Vec<usize> = early.keys().copied().collect();
         for (_, p) in early {
-            pending.push(p);
+            pending.push((String::new(), p));
         }
-        for p in pending {
+        for (_, p) in pending {
             if let Err(e) = p.wait()
                 && failure.is_none()
             {
@@ -530,6 +539,26 @@ impl Executor {
             nl.close().await;
         }
     }
+}
+
+/// Wait for the rule batches already started in `ns` (batches of one namespace apply
+/// in order); the first failure is returned.
+fn wait_ns(pending: &mut Vec<(String, firewall::PendingApply)>, ns: &str) -> Result<()> {
+    let mut result = Ok(());
+    let mut i = 0;
+    while i < pending.len() {
+        if pending[i].0 == ns {
+            let (_, p) = pending.remove(i);
+            if let Err(e) = p.wait()
+                && result.is_ok()
+            {
+                result = Err(e);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    result
 }
 
 /// Parse `172.17.0.2/16`.

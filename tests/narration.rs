@@ -66,14 +66,15 @@ fn f18_explain_run_narrates_real_ip_commands() {
     let (host, ctr) = (lab.host(), lab.ctr("c1"));
     let veth = lab.docker0_ports();
     assert_eq!(veth.len(), 1, "expected one veth on docker0");
+    // The sandbox first (namespace, lo), then the endpoint on docker0.
     let want = [
         format!("ip netns add {ctr}"),
+        format!("ip -n {ctr} link set lo up"),
         format!(
             "ip -n {host} link add {} master docker0 up type veth peer name eth0 address 02:42:ac:11:00:02 netns {ctr}",
             veth[0]
         ),
         format!("ip -n {ctr} addr add 172.17.0.2/16 dev eth0"),
-        format!("ip -n {ctr} link set lo up"),
         format!("ip -n {ctr} link set eth0 up"),
         format!("ip -n {ctr} route add default via 172.17.0.1"),
     ];
@@ -124,9 +125,11 @@ fn f19_explain_lab_up_narrates_dockerd() {
         format!("ip -n {host} route add default via 198.51.100.1"),
         format!("ip netns exec {host} sysctl -w net.ipv4.ip_forward=1"),
         format!("ip netns exec {host} iptables -P FORWARD DROP"),
+        // Docker inserts each network's MASQUERADE at the top of POSTROUTING.
         format!(
-            "ip netns exec {host} iptables -t nat -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"
+            "ip netns exec {host} iptables -t nat -I POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"
         ),
+        format!("ip netns exec {host} iptables -I FORWARD 3 -i docker0 -o docker0 -j ACCEPT"),
     ] {
         assert!(
             cmds.contains(&w),

@@ -332,11 +332,16 @@ type Action<'f> = dyn for<'b, 'c> Fn(
 
 /// Apply an action to several containers, printing each name as given on success and
 /// each error on stderr (exit status 1 if any failed), as Docker does.
-async fn for_each(lab: &Lab, mode: Mode, names: &[String], f: impl for<'b, 'c> Fn(
+async fn for_each(
+    lab: &Lab,
+    mode: Mode,
+    names: &[String],
+    f: impl for<'b, 'c> Fn(
         &'b mut Daemon<'c>,
         &'b mut Executor,
         &'b mut ContainerRecord,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + 'b>>) -> Result<i32> {
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + 'b>>,
+) -> Result<i32> {
     let f: &Action = &f;
     let mut ex = Executor::new(mode);
     let (_lock, mut d) = open_lab(lab, &mut ex).await?;

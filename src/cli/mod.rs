@@ -193,11 +193,33 @@ pub(crate) async fn open_lab<'a>(
 /// that does not exist yet is built first, as Docker's daemon would be running.
 pub(crate) async fn read_lab(lab: &crate::lab::Lab, mode: Mode) -> Result<crate::lab::Daemon<'_>> {
     require_root()?;
-    if let Some(rec) = lab.store().lab()?
+    let store = lab.store();
+    if let Some(rec) = store.lab()?
         && rec.status == crate::lab::LabStatus::Up
         && crate::netns::exists(&lab.host_ns())
     {
-        return Ok(crate::lab::Daemon::new(lab, rec));
+        let mut d = crate::lab::Daemon::new(lab, rec);
+        // Work a crashed command left half-done, or containers that ended, are settled
+        // first so the listing is true — only if there are any, and only if no other
+        // command holds the lab (it will settle them itself).
+        let me = std::process::id() as i32;
+        let stale = store
+            .pending()
+            .iter()
+            .any(|p| !p.creator.is_some_and(|c| c.pid != me && c.alive()))
+            || !store.exited().is_empty();
+        if stale
+            && mode != Mode::DryRun
+            && let Some(_lock) = lab.try_lock()?
+        {
+            let mut ex = crate::step::Executor::new(Mode::Quiet);
+            if let Some(rec) = store.lab()? {
+                d.rec = rec;
+            }
+            crate::recover::run(&mut d, &mut ex).await?;
+            ex.close().await;
+        }
+        return Ok(d);
     }
     let mut ex = crate::step::Executor::new(mode);
     let (_lock, d) = open_lab(lab, &mut ex).await?;

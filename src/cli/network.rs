@@ -248,8 +248,19 @@ pub async fn network(lab: &Lab, mode: Mode, c: NetworkCommand) -> Result<i32> {
                 let id = d.store.find_container(&container)?.id;
                 let mut rec = crate::container::settle(&mut d, &mut ex, &id)
                     .await?
-                    .ok_or_else(|| Error::msg(format!("Error response from daemon: No such container: {container}")))?;
-                crate::container::connect(&mut d, &mut ex, &mut rec, &net, &ConnectSpec { ip, aliases: alias }).await
+                    .ok_or_else(|| {
+                        Error::msg(format!(
+                            "Error response from daemon: No such container: {container}"
+                        ))
+                    })?;
+                crate::container::connect(
+                    &mut d,
+                    &mut ex,
+                    &mut rec,
+                    &net,
+                    &ConnectSpec { ip, aliases: alias },
+                )
+                .await
             }
             .await;
             ex.close().await;
@@ -269,7 +280,12 @@ pub async fn network(lab: &Lab, mode: Mode, c: NetworkCommand) -> Result<i32> {
                     Ok(c) => c.id,
                     // -f: forget a container that no longer exists from the network.
                     Err(_) if force => {
-                        for m in d.store.members(&net.id).into_iter().filter(|m| m.name == container) {
+                        for m in d
+                            .store
+                            .members(&net.id)
+                            .into_iter()
+                            .filter(|m| m.name == container)
+                        {
                             d.store.remove_member(&ex, &net.id, &m.container)?;
                         }
                         return Ok(());
@@ -278,7 +294,11 @@ pub async fn network(lab: &Lab, mode: Mode, c: NetworkCommand) -> Result<i32> {
                 };
                 let mut rec = crate::container::settle(&mut d, &mut ex, &id)
                     .await?
-                    .ok_or_else(|| Error::msg(format!("Error response from daemon: No such container: {container}")))?;
+                    .ok_or_else(|| {
+                        Error::msg(format!(
+                            "Error response from daemon: No such container: {container}"
+                        ))
+                    })?;
                 crate::container::disconnect(&mut d, &mut ex, &mut rec, &net).await
             }
             .await;

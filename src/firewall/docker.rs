@@ -338,11 +338,7 @@ mod tests {
             }),
         ]);
         assert_eq!(
-            rules
-                .iter()
-                .filter(|r| r.contains("FORWARD"))
-                .last()
-                .unwrap(),
+            rules.iter().rfind(|r| r.contains("FORWARD")).unwrap(),
             "filter -A FORWARD -i br-n -o br-n -j DROP"
         );
         assert!(

@@ -159,6 +159,21 @@ impl Lab {
         Ok(LabLock { _file: Some(file) })
     }
 
+    /// The lock if nobody holds it now; `None` if another command does.
+    pub fn try_lock(&self) -> Result<Option<LabLock>> {
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir().join("lock"))
+            .ctx("opening the lab lock")?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(LabLock { _file: Some(file) })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::from(e).context("locking the lab")),
+        }
+    }
+
     /// Lock for a `--dry-run`: a lab that does not exist yet is not created (not even
     /// its directory); an existing one is locked as usual.
     pub fn lock_for(&self, dry_run: bool) -> Result<LabLock> {

@@ -52,14 +52,49 @@ pub struct Pending {
     pub network: Option<String>,
 }
 
+/// Writes a `--dry-run` would have made: the executor drops them, and this overlay
+/// lets the rest of the same command read them back (a dry-run `run` on a fresh lab
+/// sees the networks its dry-run `lab up` would have created). `None` marks removal.
+/// Paths are absolute, so one map serves every store of the process.
+static OVERLAY: std::sync::Mutex<Option<std::collections::HashMap<PathBuf, Option<Vec<u8>>>>> =
+    std::sync::Mutex::new(None);
+
+struct OverlayGuard(
+    std::sync::MutexGuard<'static, Option<std::collections::HashMap<PathBuf, Option<Vec<u8>>>>>,
+);
+
+impl std::ops::Deref for OverlayGuard {
+    type Target = std::collections::HashMap<PathBuf, Option<Vec<u8>>>;
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("initialised")
+    }
+}
+
+impl std::ops::DerefMut for OverlayGuard {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.0.as_mut().expect("initialised")
+    }
+}
+
+fn overlay() -> OverlayGuard {
+    let mut g = OVERLAY.lock().unwrap_or_else(|e| e.into_inner());
+    if g.is_none() {
+        *g = Some(Default::default());
+    }
+    OverlayGuard(g)
+}
+
 /// The files of one lab.
 #[derive(Debug, Clone)]
 pub struct Store {
     lab: Lab,
 }
 
-fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
-    match std::fs::read(path) {
+fn parse_json<T: DeserializeOwned>(
+    path: &Path,
+    read: std::io::Result<Vec<u8>>,
+) -> Result<Option<T>> {
+    match read {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| Error::msg(format!("{} is damaged ({e})", path.display()))),
@@ -72,8 +107,8 @@ fn encode<T: serde::Serialize>(v: &T) -> Result<Vec<u8>> {
     serde_json::to_vec(v).map_err(|e| Error::msg(format!("encoding state: {e}")))
 }
 
-/// Names of the entries of a directory (none if it does not exist).
-fn entries(dir: &Path) -> Vec<String> {
+/// Names of the entries of a directory on disk (none if it does not exist).
+fn disk_entries(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -93,6 +128,98 @@ impl Store {
     /// The store of a lab.
     pub fn new(lab: &Lab) -> Store {
         Store { lab: lab.clone() }
+    }
+
+    /// What the overlay says of a path: written (Some(Some)), removed (Some(None)), or
+    /// nothing (None), looking at the path and then its ancestors (a removed directory).
+    fn overlaid(&self, path: &Path) -> Option<Option<Vec<u8>>> {
+        let o = overlay();
+        if let Some(v) = o.get(path) {
+            return Some(v.clone());
+        }
+        path.ancestors()
+            .skip(1)
+            .find(|a| matches!(o.get(*a), Some(None)))
+            .map(|_| None)
+    }
+
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        match self.overlaid(path) {
+            Some(Some(bytes)) => Ok(bytes),
+            Some(None) => Err(std::io::ErrorKind::NotFound.into()),
+            None => std::fs::read(path),
+        }
+    }
+
+    fn read_json<T: DeserializeOwned>(&self, path: &Path) -> Result<Option<T>> {
+        parse_json(path, self.read(path))
+    }
+
+    fn read_string(&self, path: &Path) -> Option<String> {
+        self.read(path).ok().and_then(|b| String::from_utf8(b).ok())
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        match self.overlaid(path) {
+            Some(v) => v.is_some() || overlay().keys().any(|k| k.starts_with(path) && k != path),
+            None => {
+                path.exists()
+                    || overlay()
+                        .iter()
+                        .any(|(k, v)| v.is_some() && k.starts_with(path))
+            }
+        }
+    }
+
+    /// The entries of a directory, as they would be after this command's writes.
+    fn list(&self, dir: &Path) -> Vec<String> {
+        let mut names: std::collections::BTreeSet<String> = match self.overlaid(dir) {
+            Some(None) => Default::default(),
+            _ => disk_entries(dir).into_iter().collect(),
+        };
+        for (k, v) in overlay().iter() {
+            let Ok(rest) = k.strip_prefix(dir) else {
+                continue;
+            };
+            let Some(first) = rest.components().next() else {
+                continue;
+            };
+            let name = first.as_os_str().to_string_lossy().into_owned();
+            let direct = rest.components().count() == 1;
+            match v {
+                Some(_) => {
+                    names.insert(name);
+                }
+                None if direct => {
+                    names.remove(&name);
+                }
+                None => {}
+            }
+        }
+        names.into_iter().collect()
+    }
+
+    /// Write a record (atomically), through the executor.
+    fn put(&self, ex: &Executor, path: &Path, data: Vec<u8>) -> Result<()> {
+        if let Some(parent) = path.parent() {
+            ex.create_dir(parent)?;
+        }
+        ex.write_atomic(path, &data)?;
+        if !ex.effects() {
+            overlay().insert(path.to_path_buf(), Some(data));
+        }
+        Ok(())
+    }
+
+    /// Remove a record or a directory of them, through the executor.
+    fn del(&self, ex: &Executor, path: &Path) -> Result<()> {
+        ex.remove_path(path)?;
+        if !ex.effects() {
+            let mut o = overlay();
+            o.retain(|k, _| !k.starts_with(path));
+            o.insert(path.to_path_buf(), None);
+        }
+        Ok(())
     }
 
     /// The lab these files belong to.
@@ -123,8 +250,9 @@ impl Store {
                 ),
             )
         };
-        let rec: Option<LabRecord> =
-            read_json(&self.lab_path()).map_err(|e| Error::msg(format!("{e}; {}", hint())))?;
+        let rec: Option<LabRecord> = self
+            .read_json(&self.lab_path())
+            .map_err(|e| Error::msg(format!("{e}; {}", hint())))?;
         if let Some(r) = &rec
             && r.schema != SCHEMA
         {
@@ -148,7 +276,7 @@ impl Store {
     /// Save the lab record.
     pub fn save_lab(&self, ex: &Executor, r: &LabRecord) -> Result<()> {
         ex.create_dir(&self.dir())?;
-        ex.write_atomic(&self.lab_path(), &encode(r)?)
+        self.put(ex, &self.lab_path(), encode(r)?)
     }
 
     // ----- containers -------------------------------------------------------------
@@ -160,7 +288,7 @@ impl Store {
 
     /// Ids of every container (a directory listing: no record is read).
     pub fn container_ids(&self) -> Vec<String> {
-        entries(&self.dir().join("containers"))
+        self.list(&self.dir().join("containers"))
             .into_iter()
             .filter(|id| id.len() == 64)
             .collect()
@@ -168,7 +296,7 @@ impl Store {
 
     /// One container by full id.
     pub fn container(&self, id: &str) -> Result<Option<ContainerRecord>> {
-        read_json(&self.container_dir(id).join("record.json"))
+        self.read_json(&self.container_dir(id).join("record.json"))
     }
 
     /// Every container (for listings: `ps`, `lab down`).
@@ -184,16 +312,15 @@ impl Store {
 
     /// The id holding a container name, if any.
     pub fn container_by_name(&self, name: &str) -> Option<String> {
-        std::fs::read_to_string(self.dir().join("names").join(name))
-            .ok()
+        self.read_string(&self.dir().join("names").join(name))
             .map(|s| s.trim().to_string())
-            .filter(|id| self.container_dir(id).join("record.json").exists())
+            .filter(|id| self.exists(&self.container_dir(id).join("record.json")))
     }
 
     /// Find a container by full id, name, or unique id prefix, as Docker does.
     pub fn find_container(&self, key: &str) -> Result<ContainerRecord> {
         let key = key.trim_start_matches('/');
-        let found = if key.len() == 64 && self.container_dir(key).exists() {
+        let found = if key.len() == 64 && self.exists(&self.container_dir(key)) {
             Some(key.to_string())
         } else if let Some(id) = self.container_by_name(key) {
             Some(id)
@@ -226,18 +353,18 @@ impl Store {
     pub fn save_container(&self, ex: &Executor, c: &ContainerRecord) -> Result<()> {
         let dir = self.container_dir(&c.id);
         ex.create_dir(&dir)?;
-        ex.write_atomic(&dir.join("record.json"), &encode(c)?)?;
+        self.put(ex, &dir.join("record.json"), encode(c)?)?;
         let names = self.dir().join("names");
         ex.create_dir(&names)?;
-        ex.write_atomic(&names.join(&c.name), c.id.as_bytes())
+        self.put(ex, &names.join(&c.name), c.id.as_bytes().to_vec())
     }
 
     /// Remove a container's record, files and name.
     pub fn remove_container(&self, ex: &Executor, id: &str, name: &str) -> Result<()> {
         if self.container_by_name(name).as_deref() == Some(id) {
-            ex.remove_path(&self.dir().join("names").join(name))?;
+            self.del(ex, &self.dir().join("names").join(name))?;
         }
-        ex.remove_path(&self.container_dir(id))
+        self.del(ex, &self.container_dir(id))
     }
 
     // ----- networks ---------------------------------------------------------------
@@ -249,9 +376,9 @@ impl Store {
     /// Every network, sorted by name.
     pub fn networks(&self) -> Result<Vec<NetworkRecord>> {
         let mut v = Vec::new();
-        for id in entries(&self.dir().join("networks")) {
+        for id in self.list(&self.dir().join("networks")) {
             if let Some(n) =
-                read_json::<NetworkRecord>(&self.network_dir(&id).join("network.json"))?
+                self.read_json::<NetworkRecord>(&self.network_dir(&id).join("network.json"))?
             {
                 v.push(n);
             }
@@ -262,14 +389,14 @@ impl Store {
 
     /// One network by full id.
     pub fn network(&self, id: &str) -> Result<Option<NetworkRecord>> {
-        read_json(&self.network_dir(id).join("network.json"))
+        self.read_json(&self.network_dir(id).join("network.json"))
     }
 
     /// The network of a name, if any.
     pub fn network_by_name(&self, name: &str) -> Result<Option<NetworkRecord>> {
-        match std::fs::read_to_string(self.dir().join("netnames").join(name)) {
-            Ok(id) => self.network(id.trim()),
-            Err(_) => Ok(None),
+        match self.read_string(&self.dir().join("netnames").join(name)) {
+            Some(id) => self.network(id.trim()),
+            None => Ok(None),
         }
     }
 
@@ -283,7 +410,8 @@ impl Store {
         if let Some(n) = self.network_by_name(key)? {
             return Ok(n);
         }
-        let matches: Vec<String> = entries(&self.dir().join("networks"))
+        let matches: Vec<String> = self
+            .list(&self.dir().join("networks"))
             .into_iter()
             .filter(|id| !key.is_empty() && id.starts_with(key))
             .collect();
@@ -305,50 +433,54 @@ impl Store {
     pub fn save_network(&self, ex: &Executor, n: &NetworkRecord) -> Result<()> {
         let dir = self.network_dir(&n.id);
         ex.create_dir(&dir)?;
-        ex.write_atomic(&dir.join("network.json"), &encode(n)?)?;
+        self.put(ex, &dir.join("network.json"), encode(n)?)?;
         let names = self.dir().join("netnames");
         ex.create_dir(&names)?;
-        ex.write_atomic(&names.join(&n.name), n.id.as_bytes())
+        self.put(ex, &names.join(&n.name), n.id.as_bytes().to_vec())
     }
 
     /// Remove a network's files and name.
     pub fn remove_network(&self, ex: &Executor, n: &NetworkRecord) -> Result<()> {
         let name = self.dir().join("netnames").join(&n.name);
-        if std::fs::read_to_string(&name).is_ok_and(|id| id.trim() == n.id) {
-            ex.remove_path(&name)?;
+        if self.read_string(&name).is_some_and(|id| id.trim() == n.id) {
+            self.del(ex, &name)?;
         }
-        ex.remove_path(&self.network_dir(&n.id))
+        self.del(ex, &self.network_dir(&n.id))
     }
 
     /// The containers attached to a network.
     pub fn members(&self, network_id: &str) -> Vec<Member> {
         let dir = self.network_dir(network_id).join("members");
-        entries(&dir)
+        self.list(&dir)
             .into_iter()
-            .filter_map(|f| read_json::<Member>(&dir.join(f)).ok().flatten())
+            .filter_map(|f| self.read_json::<Member>(&dir.join(f)).ok().flatten())
             .collect()
     }
 
     /// Number of containers attached to a network.
     pub fn member_count(&self, network_id: &str) -> usize {
-        entries(&self.network_dir(network_id).join("members")).len()
+        self.list(&self.network_dir(network_id).join("members"))
+            .len()
     }
 
     /// Record a container as attached.
     pub fn add_member(&self, ex: &Executor, network_id: &str, m: &Member) -> Result<()> {
         let dir = self.network_dir(network_id).join("members");
         ex.create_dir(&dir)?;
-        ex.write_atomic(&dir.join(&m.container), &encode(m)?)
+        self.put(ex, &dir.join(&m.container), encode(m)?)
     }
 
     /// Forget a container's attachment.
     pub fn remove_member(&self, ex: &Executor, network_id: &str, container: &str) -> Result<()> {
-        ex.remove_path(&self.network_dir(network_id).join("members").join(container))
+        self.del(
+            ex,
+            &self.network_dir(network_id).join("members").join(container),
+        )
     }
 
     /// Addresses allocated on a network (a directory listing).
     pub fn ips_in_use(&self, network_id: &str) -> Vec<Ipv4Addr> {
-        entries(&self.network_dir(network_id).join("ips"))
+        self.list(&self.network_dir(network_id).join("ips"))
             .into_iter()
             .filter_map(|f| f.parse().ok())
             .collect()
@@ -364,7 +496,7 @@ impl Store {
     ) -> Result<()> {
         let dir = self.network_dir(network_id).join("ips");
         ex.create_dir(&dir)?;
-        ex.write_atomic(&dir.join(ip.to_string()), container.as_bytes())
+        self.put(ex, &dir.join(ip.to_string()), container.as_bytes().to_vec())
     }
 
     /// Release an address, if that container still holds it.
@@ -379,8 +511,11 @@ impl Store {
             .network_dir(network_id)
             .join("ips")
             .join(ip.to_string());
-        if std::fs::read_to_string(&p).is_ok_and(|holder| holder == container) {
-            ex.remove_path(&p)?;
+        if self
+            .read_string(&p)
+            .is_some_and(|holder| holder == container)
+        {
+            self.del(ex, &p)?;
         }
         Ok(())
     }
@@ -408,20 +543,20 @@ impl Store {
             creator: ProcRef::of(std::process::id() as i32),
             network: network.map(String::from),
         };
-        ex.write_atomic(&dir.join(id), &encode(&p)?)
+        self.put(ex, &dir.join(id), encode(&p)?)
     }
 
     /// The creation of `id` is over (done or rolled back).
     pub fn pending_done(&self, ex: &Executor, id: &str) -> Result<()> {
-        ex.remove_path(&self.dir().join("pending").join(id))
+        self.del(ex, &self.dir().join("pending").join(id))
     }
 
     /// Creations in progress or interrupted.
     pub fn pending(&self) -> Vec<Pending> {
         let dir = self.dir().join("pending");
-        entries(&dir)
+        self.list(&dir)
             .into_iter()
-            .filter_map(|f| read_json::<Pending>(&dir.join(f)).ok().flatten())
+            .filter_map(|f| self.read_json::<Pending>(&dir.join(f)).ok().flatten())
             .collect()
     }
 
@@ -432,11 +567,11 @@ impl Store {
 
     /// Containers whose shim reported an exit not yet handled.
     pub fn exited(&self) -> Vec<String> {
-        entries(&self.dir().join("exited"))
+        self.list(&self.dir().join("exited"))
     }
 
     /// The exit of `id` has been handled.
     pub fn exited_done(&self, ex: &Executor, id: &str) -> Result<()> {
-        ex.remove_path(&self.exit_notice_path(id))
+        self.del(ex, &self.exit_notice_path(id))
     }
 }

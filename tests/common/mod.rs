@@ -265,21 +265,46 @@ impl Lab {
         id
     }
 
-    /// The state file, parsed.
+    /// The lab's records, parsed and put together: `lab.json`'s fields, plus
+    /// `containers` (id -> record) and `networks` (id -> record) from their own files.
     pub fn state(&self) -> serde_json::Value {
-        let p = self.dir().join("state.json");
+        let p = self.dir().join("lab.json");
         let text = std::fs::read_to_string(&p)
             .unwrap_or_else(|e| panic!("expected {} to exist: {e}", p.display()));
-        serde_json::from_str(&text).expect("state.json is JSON")
+        let mut st: serde_json::Value = serde_json::from_str(&text).expect("lab.json is JSON");
+        let read_dir = |dir: PathBuf, file: &str| {
+            let mut m = serde_json::Map::new();
+            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let f = e.path().join(file);
+                if let Ok(t) = std::fs::read_to_string(&f) {
+                    let v: serde_json::Value = serde_json::from_str(&t)
+                        .unwrap_or_else(|e| panic!("expected {} to be JSON: {e}", f.display()));
+                    m.insert(e.file_name().to_string_lossy().into_owned(), v);
+                }
+            }
+            serde_json::Value::Object(m)
+        };
+        st["containers"] = read_dir(self.dir().join("containers"), "record.json");
+        st["networks"] = read_dir(self.dir().join("networks"), "network.json");
+        st
     }
 
-    /// A container's record in the state file, by name.
+    /// A container's record, by name.
     pub fn record(&self, name: &str) -> serde_json::Value {
         let st = self.state();
         st["containers"]
             .as_object()
             .and_then(|m| m.values().find(|c| c["name"] == name).cloned())
-            .unwrap_or_else(|| panic!("expected a record for container {name} in state.json"))
+            .unwrap_or_else(|| panic!("expected a record for container {name}"))
+    }
+
+    /// A network's record, by name.
+    pub fn network(&self, name: &str) -> serde_json::Value {
+        let st = self.state();
+        st["networks"]
+            .as_object()
+            .and_then(|m| m.values().find(|c| c["name"] == name).cloned())
+            .unwrap_or_else(|| panic!("expected a record for network {name}"))
     }
 
     /// `inspect NAME`, the first (only) object.
