@@ -8,6 +8,15 @@ static NO_COLOR: AtomicBool = AtomicBool::new(false);
 static CHINESE: AtomicBool = AtomicBool::new(false);
 static LANG_SET: AtomicBool = AtomicBool::new(false);
 
+/// Languages of explanations and messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// English
+    En,
+    /// 中文
+    Zh,
+}
+
 /// Choose the language of dockernet's own messages (`--lang`); `None` reads
 /// LC_ALL / LANG (Chinese when they start with `zh`). Docker's own error texts stay as
 /// Docker prints them, so learners can compare and search them.

@@ -4,6 +4,11 @@ use crate::error::{Context, Result};
 use std::io::Write;
 use std::path::Path;
 
+/// Environment variable every process dockernet starts carries (shims, inits,
+/// proxies): the directory of the container (or lab) it belongs to. It is how a process
+/// is found again when a crash lost its record.
+pub const OWNER_ENV: &str = "DOCKERNET_OWNER";
+
 /// When this process started its work (set first thing in `main`), for timings.
 pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 

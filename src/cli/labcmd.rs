@@ -5,7 +5,6 @@ use crate::error::{Context, Error, Result};
 use crate::lab::{DownResult, Lab, LabUpOptions};
 use crate::step::{Executor, Mode};
 use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
 
 /// `lab ...`
 pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
@@ -147,45 +146,16 @@ pub async fn shell(lab: &Lab, mode: Mode, place: Place, command: Vec<String>) ->
         cmd.env("PS1", format!("[{label}:{}] \\w# ", lab.name));
         cmd.env("DOCKERNET_PLACE", label);
     }
-    let (nfd, ufd) = (net.as_raw_fd(), uts.as_ref().map(|u| u.as_raw_fd()));
-    let sys = c"/sys";
-    let sysfs = c"sysfs";
-    let root = c"/";
-    // SAFETY: only syscalls between fork and exec; the CStrs are static.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setns(nfd, libc::CLONE_NEWNET) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if let Some(u) = ufd
-                && libc::setns(u, libc::CLONE_NEWUTS) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            // A private mount namespace with a fresh /sys, so /sys/class/net shows
-            // this namespace's interfaces (what `ip netns exec` does).
-            if libc::unshare(libc::CLONE_NEWNS) == 0 {
-                libc::mount(
-                    std::ptr::null(),
-                    root.as_ptr(),
-                    std::ptr::null(),
-                    libc::MS_REC | libc::MS_SLAVE,
-                    std::ptr::null(),
-                );
-                if libc::umount2(sys.as_ptr(), libc::MNT_DETACH) == 0 {
-                    libc::mount(
-                        sysfs.as_ptr(),
-                        sys.as_ptr(),
-                        sysfs.as_ptr(),
-                        0,
-                        std::ptr::null(),
-                    );
-                }
-            }
-            Ok(())
-        });
+    // `net` and `uts` stay open here until the command has run.
+    crate::netns::ChildSetup {
+        net: Some(net.as_raw_fd()),
+        uts: uts.as_ref().map(|u| u.as_raw_fd()),
+        fresh_sys: true,
+        ..Default::default()
     }
+    .install(&mut cmd, Vec::new());
     let status = cmd.status().with_ctx(|| format!("running {}", argv[0]))?;
     drop(net);
+    drop(uts);
     Ok(status.code().unwrap_or(1))
 }

@@ -36,14 +36,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Languages of explanations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Lang {
-    /// English
-    En,
-    /// 中文
-    Zh,
-}
+pub use crate::ui::Lang;
 
 /// Output format of listing commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -227,17 +220,7 @@ pub(crate) async fn read_lab(lab: &crate::lab::Lab, mode: Mode) -> Result<crate:
     Ok(d)
 }
 
-/// Refuse, with the fix, when not root.
-pub(crate) fn require_root() -> Result<()> {
-    if nix::unistd::geteuid().is_root() {
-        Ok(())
-    } else {
-        Err(crate::error::Error::msg(crate::ui::tr(
-            "dockernet needs root to work with network namespaces: run it with sudo",
-            "dockernet 需要 root 权限来操作网络命名空间：请用 sudo 运行",
-        )))
-    }
-}
+pub(crate) use crate::lab::require_root;
 
 #[cfg(test)]
 mod tests {

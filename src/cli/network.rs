@@ -264,7 +264,8 @@ pub async fn network(lab: &Lab, mode: Mode, c: NetworkCommand) -> Result<i32> {
             }
             .await;
             ex.close().await;
-            r.map(|_| 0)
+            // The docker CLI exits 1 on any daemon error here (only run/create use 125).
+            r.map(|_| 0).map_err(|e| Error::msg(e.message()))
         }
         NetworkCommand::Disconnect {
             force,
@@ -303,7 +304,7 @@ pub async fn network(lab: &Lab, mode: Mode, c: NetworkCommand) -> Result<i32> {
             }
             .await;
             ex.close().await;
-            r.map(|_| 0)
+            r.map(|_| 0).map_err(|e| Error::msg(e.message()))
         }
     }
 }

@@ -130,6 +130,9 @@ pub fn create_record(d: &Daemon, spec: &RunSpec) -> Result<ContainerRecord> {
                 "user specified IP address is supported on user defined networks only",
             ));
         }
+        Some(_) if !net.as_ref().is_some_and(|n| n.user_subnet) => {
+            return Err(driver::refuse(crate::ipam::ERR_IP_NEEDS_USER_SUBNET));
+        }
         Some(ip) => Some(ip.parse::<std::net::Ipv4Addr>().map_err(|_| {
             Error::with_code(
                 format!("invalid argument \"{ip}\" for \"--ip\" flag: invalid IPv4 address"),
@@ -266,6 +269,13 @@ fn resolve_links(
         let parent = own_name.unwrap_or("");
         let target = d.store.find_container(&l.name).ok();
         if default_bridge {
+            // Docker's registerLinks (at create) fails first for a name it cannot find.
+            if target.is_none() {
+                return Err(driver::refuse(format!(
+                    "could not get container for {}: No such container: {}",
+                    l.name, l.name
+                )));
+            }
             let running = target.as_ref().is_some_and(|t| {
                 t.status == ContainerStatus::Running && t.init.is_some_and(|p| p.alive())
             });

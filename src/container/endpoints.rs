@@ -21,7 +21,11 @@ pub struct ConnectSpec {
 
 /// Docker's refusals for connecting `rec` to `net`, before anything changes.
 fn check_connect(rec: &ContainerRecord, net: &NetworkRecord, spec: &ConnectSpec) -> Result<()> {
-    if rec.network_mode.starts_with("container:") {
+    // moby ≤27 `updateNetworkSettings`: a host-mode container's "host" network is not
+    // private, so joining any other network is the shared-namespace conflict.
+    if rec.network_mode.starts_with("container:")
+        || (rec.network_mode == "host" && net.driver != "host")
+    {
         return Err(refuse(
             "container sharing network namespace with another container or host cannot be connected to any other network",
         ));
@@ -46,6 +50,9 @@ fn check_connect(rec: &ContainerRecord, net: &NetworkRecord, spec: &ConnectSpec)
         return Err(refuse(
             "user specified IP address is supported on user defined networks only",
         ));
+    }
+    if spec.ip.is_some() && !net.user_subnet {
+        return Err(refuse(crate::ipam::ERR_IP_NEEDS_USER_SUBNET));
     }
     if net.predefined && !spec.aliases.is_empty() {
         return Err(refuse(

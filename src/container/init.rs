@@ -21,10 +21,7 @@ use std::os::fd::{FromRawFd, RawFd};
 
 /// Environment variable naming the init config file.
 pub const CONFIG_ENV: &str = "DOCKERNET_INIT_CONFIG";
-/// Environment variable every process dockernet leaves running carries (shims, inits,
-/// proxies): the directory of the container (or lab) it belongs to. It is how a process
-/// is found again when a crash lost its record.
-pub const OWNER_ENV: &str = "DOCKERNET_OWNER";
+pub use crate::util::OWNER_ENV;
 /// Environment variable naming the sync pipe's file descriptor.
 pub const SYNC_FD_ENV: &str = "DOCKERNET_SYNC_FD";
 
@@ -202,7 +199,17 @@ fn prepare(config: &InitConfig) -> Result<(), String> {
     // The container has no use for the namespace files under /run/netns, and keeping
     // its slave copies would make every later `ip netns add` propagate into every
     // running container (netns creation would slow down as containers accumulate).
-    let _ = umount2("/run/netns", MntFlags::MNT_DETACH);
+    if umount2("/run/netns", MntFlags::MNT_DETACH).is_ok() {
+        // Underneath lie the host's empty mount-point files; iproute2 would open each
+        // to name a `link-netnsid` and print "Peer netns reference is invalid" per file.
+        let _ = mount(
+            Some("tmpfs"),
+            "/run/netns",
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            Some("size=4k,mode=755"),
+        );
+    }
     if config.fresh_proc_sys {
         // /proc must be mounted from inside the new PID namespace to show only its
         // processes; /sys from inside the network namespace to show its interfaces.

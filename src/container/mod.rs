@@ -39,10 +39,15 @@ fn write_files(d: &Daemon, ex: &Executor, rec: &ContainerRecord, sb: &SandboxPla
                 Some(h) => h.clone(),
                 None => files::hosts_for(rec, &link_lines(d, rec)),
             };
+            let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+            let resolv = match resolv {
+                driver::Resolv::Legacy => files::resolv_conf_legacy(&host_resolv),
+                driver::Resolv::HostFile => host_resolv,
+            };
             let files = [
                 ("hosts", hosts),
                 ("hostname", files::hostname_file(&rec.hostname)),
-                ("resolv.conf", resolv.clone()),
+                ("resolv.conf", resolv),
             ];
             for (name, content) in files {
                 ex.write_file(&dir.join(name), content.as_bytes())?;

@@ -114,37 +114,17 @@ pub fn spawn(spec: &SpawnSpec, argv: &[String]) -> Result<Spawned> {
     } else if !spec.interactive {
         cmd.stdin(Stdio::null());
     }
-    let detached = spec.detached;
-    let (net_fd, uts_fd, wfd) = (
-        net.as_raw_fd(),
-        uts.as_ref().map(|f| f.as_raw_fd()),
-        write_end.as_raw_fd(),
-    );
-    // SAFETY: only async-signal-safe syscalls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            let check = |r: libc::c_int| {
-                if r < 0 {
-                    Err(std::io::Error::last_os_error())
-                } else {
-                    Ok(())
-                }
-            };
-            check(libc::setns(net_fd, libc::CLONE_NEWNET))?;
-            let mut flags = libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWIPC;
-            match uts_fd {
-                Some(fd) => check(libc::setns(fd, libc::CLONE_NEWUTS))?,
-                None => flags |= libc::CLONE_NEWUTS,
-            }
-            check(libc::unshare(flags))?;
-            if detached {
-                check(libc::setsid())?;
-            }
-            // dup2 clears close-on-exec on the copy, so the shim inherits it.
-            check(libc::dup2(wfd, SYNC_FD))?;
-            Ok(())
-        });
+    // `net`, `uts` and `write_end` stay open here until the spawn has returned.
+    crate::netns::ChildSetup {
+        net: Some(net.as_raw_fd()),
+        uts: uts.as_ref().map(|f| f.as_raw_fd()),
+        unshare: libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWIPC,
+        new_uts_unless_joined: true,
+        setsid: spec.detached,
+        dup: Some((write_end.as_raw_fd(), SYNC_FD)),
+        ..Default::default()
     }
+    .install(&mut cmd, Vec::new());
     let child = cmd.spawn().ctx("starting the container")?;
     drop(write_end);
     drop(net);

@@ -3,7 +3,7 @@
 //! end is created directly inside the container's namespace (no move between
 //! namespaces: that costs ~20 ms), with Docker's classic MAC (02:42 + the IPv4 bytes).
 
-use super::{Context, Driver, EtcFiles, JoinRequest, SandboxPlan, refuse};
+use super::{Context, Driver, EtcFiles, JoinRequest, Resolv, SandboxPlan, refuse};
 use crate::error::{Error, Result};
 use crate::firewall::{BridgeRules, classic_network_rules};
 use crate::lab::{ContainerRecord, Endpoint, NetworkRecord};
@@ -17,7 +17,6 @@ pub struct BridgeDriver;
 /// A sandbox of its own: a network namespace with `lo` up (bridge and none modes).
 pub(super) fn own_sandbox(c: &ContainerRecord, note: String, takes_endpoints: bool) -> SandboxPlan {
     let ns = c.netns.clone();
-    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     SandboxPlan {
         steps: vec![
             Step::Note { text: note.clone() },
@@ -32,7 +31,7 @@ pub(super) fn own_sandbox(c: &ContainerRecord, note: String, takes_endpoints: bo
         join_uts: None,
         hostname: Some(c.hostname.clone()),
         files: EtcFiles::Own {
-            resolv: crate::container::files::resolv_conf_legacy(&host_resolv),
+            resolv: Resolv::Legacy,
             hosts_override: None,
         },
         takes_endpoints,
@@ -117,10 +116,12 @@ impl Driver for BridgeDriver {
         let bridge = net.bridge.clone().unwrap_or_default();
         let used = ctx.store.ips_in_use(&net.id);
         let ip = match j.attachment.ip {
-            Some(ip) => {
-                crate::ipam::request_static(pool, &ip.to_string(), &used).map_err(refuse)?
-            }
-            None => crate::ipam::allocate(pool, &used).map_err(refuse)?,
+            // Docker's texts: `invalid config for network NAME: invalid endpoint settings: ...`
+            Some(ip) => crate::ipam::request_static(pool, &ip.to_string(), &used).map_err(|e| {
+                refuse(format!("invalid config for network {}: {e}", net.name))
+            })?,
+            None => crate::ipam::allocate(pool, &used)
+                .map_err(|e| refuse(format!("{e}: {} ({})", net.name, &net.id[..12])))?,
         };
         // Host-side names must be unique in the lab host: 7 random hex digits, as Docker.
         let veth = format!("veth{}", random_hex(7));

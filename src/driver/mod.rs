@@ -75,13 +75,22 @@ impl NetworkMode {
     }
 }
 
+/// Which /etc/resolv.conf a sandbox gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolv {
+    /// Docker's "legacy" transform of the host's file (bridge networks, none).
+    Legacy,
+    /// The host's file as it is (host mode).
+    HostFile,
+}
+
 /// Where the container's /etc/hosts, /etc/hostname and /etc/resolv.conf come from.
 #[derive(Debug, Clone)]
 pub enum EtcFiles {
     /// Its own, generated: /etc/hosts lines for its addresses, the hostname.
     Own {
-        /// /etc/resolv.conf content.
-        resolv: String,
+        /// Which /etc/resolv.conf.
+        resolv: Resolv,
         /// Host mode: the lab host's own /etc/hosts instead of Docker's generated one.
         hosts_override: Option<String>,
     },

@@ -60,7 +60,6 @@ impl Driver for HostDriver {
         _net: &NetworkRecord,
     ) -> Result<SandboxPlan> {
         let ns = ctx.lab.host_ns();
-        let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         Ok(SandboxPlan {
             steps: Vec::new(),
             netns_path: crate::netns::path(&ns),
@@ -72,7 +71,7 @@ impl Driver for HostDriver {
             join_uts: Some(ctx.lab.host_uts_path()),
             hostname: None,
             files: EtcFiles::Own {
-                resolv: host_resolv,
+                resolv: super::Resolv::HostFile,
                 // Host mode copies the host's /etc/hosts.
                 hosts_override: Some(format!(
                     "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{}\t{}\n",

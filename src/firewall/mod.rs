@@ -198,16 +198,7 @@ fn tool(name: &str) -> Result<std::path::PathBuf> {
 pub fn command_in(ns_path: &Path, program: &Path) -> Result<Command> {
     let ns = crate::netns::open(ns_path)?;
     let mut cmd = Command::new(program);
-    // SAFETY: setns is async-signal-safe; the fd stays open until spawn (moved in).
-    unsafe {
-        use std::os::unix::process::CommandExt;
-        cmd.pre_exec(move || {
-            if libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    crate::netns::ChildSetup::net(ns.as_raw_fd()).install(&mut cmd, vec![ns]);
     Ok(cmd)
 }
 

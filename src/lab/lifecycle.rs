@@ -159,6 +159,7 @@ fn predefined_networks(created: f64) -> Result<Vec<NetworkRecord>> {
         driver: driver.into(),
         created,
         ipam: Vec::new(),
+        user_subnet: false,
         internal: false,
         attachable: false,
         options: BTreeMap::new(),
@@ -366,7 +367,7 @@ pub async fn teardown(lab: &Lab, exec: &mut Executor) -> Result<()> {
     procs.extend(our_processes_in(lab));
     // Shims, inits and proxies of this lab whose namespace is already gone.
     procs.extend(crate::util::processes_with_env_prefix(
-        crate::container::init::OWNER_ENV,
+        crate::util::OWNER_ENV,
         &format!("{}/", lab.dir().display()),
     ));
     exec.narrate(&format!("# stop every process of lab {}", lab.name));

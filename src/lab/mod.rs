@@ -41,6 +41,18 @@ pub mod addr {
     pub const HOST_HOSTNAME: &str = "dockernet-host";
 }
 
+/// Refuse, with the fix, when not root.
+pub fn require_root() -> Result<()> {
+    if nix::unistd::geteuid().is_root() {
+        Ok(())
+    } else {
+        Err(Error::msg(crate::ui::tr(
+            "dockernet needs root to work with network namespaces: run it with sudo",
+            "dockernet 需要 root 权限来操作网络命名空间：请用 sudo 运行",
+        )))
+    }
+}
+
 /// The daemon's view of a lab while one command runs: its name, records and settings.
 /// Drivers and container operations work in it.
 pub struct Daemon<'a> {

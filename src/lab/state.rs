@@ -69,6 +69,9 @@ pub struct NetworkRecord {
     pub created: f64,
     /// IPAM configuration (empty for host and null).
     pub ipam: Vec<Pool>,
+    /// The subnet was given by the user (`--subnet`): only then does Docker accept `--ip`.
+    #[serde(default)]
+    pub user_subnet: bool,
     /// `--internal`: no way out of the network.
     pub internal: bool,
     /// `--attachable`.

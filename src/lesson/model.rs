@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-pub use crate::cli::Lang;
+pub use crate::ui::Lang;
 
 /// A text in both languages.
 #[derive(Debug, Clone, Deserialize)]

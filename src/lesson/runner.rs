@@ -74,7 +74,7 @@ struct Session<'a> {
 /// Run a lesson; returns the exit status (0: all checks passed; 1: a check or command
 /// failed; 130: interrupted).
 pub async fn run(lesson: &Lesson, opts: &Options) -> Result<i32> {
-    crate::cli::require_root()?;
+    crate::lab::require_root()?;
     if opts.step == 0 || opts.step > lesson.steps.len() {
         return Err(Error::with_code(
             format!(

@@ -139,7 +139,10 @@ pub fn is_builtin(key: &str) -> bool {
     match key.split_once(':') {
         Some((kind, rest)) => {
             !rest.is_empty()
-                && (["ip", "mac", "veth", "id", "ns"].contains(&kind)
+                && ([
+                    "ip", "mac", "veth", "id", "ns", "if", "bridge", "subnet", "gateway",
+                ]
+                .contains(&kind)
                     || (kind == "port" && rest.contains(':')))
         }
         None => ["lab", "lab_dir", "host_ip", "internet_ip"].contains(&key),
@@ -254,6 +257,7 @@ mod tests {
     fn keys_are_found_and_classified() {
         assert_eq!(keys("a {ip:web1} {{x}} {saved}"), ["ip:web1", "saved"]);
         assert!(is_builtin("port:web1:80") && is_builtin("host_ip"));
+        assert!(is_builtin("bridge:mynet") && is_builtin("if:c1:mynet"));
         assert!(!is_builtin("port:web1") && !is_builtin("saved") && !is_builtin("ipx:a"));
     }
 

@@ -6,6 +6,10 @@
 //! namespace it was created in, so we create sockets on a short-lived thread that has
 //! entered the namespace and then drive them from anywhere.
 
+mod child;
+
+pub use child::ChildSetup;
+
 use crate::error::{Context, Error, Result};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};

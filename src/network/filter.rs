@@ -71,6 +71,7 @@ mod tests {
             driver: driver.into(),
             created: 0.0,
             ipam: Vec::new(),
+            user_subnet: false,
             internal: false,
             attachable: false,
             options: BTreeMap::new(),

@@ -164,6 +164,7 @@ pub async fn create(
         driver: driver_name.to_string(),
         created: crate::util::now_unix(),
         ipam: vec![pool],
+        user_subnet: !spec.ipam.subnets.is_empty(),
         internal: spec.internal,
         attachable: spec.attachable,
         options,

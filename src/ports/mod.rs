@@ -186,27 +186,23 @@ pub fn start_proxy(
         .args(["-ready-fd", &READY_FD.to_string()])
         .env_clear()
         .env(
-            crate::container::init::OWNER_ENV,
+            crate::util::OWNER_ENV,
             log_path.parent().unwrap_or(log_path),
         )
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
-    let (nfd, wfd) = (net.as_raw_fd(), write_end.as_raw_fd());
-    // SAFETY: only async-signal-safe syscalls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setns(nfd, libc::CLONE_NEWNET) != 0
-                || libc::setsid() < 0
-                || libc::dup2(wfd, READY_FD) < 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+    // `net` and `write_end` stay open here until the spawn has returned.
+    crate::netns::ChildSetup {
+        net: Some(net.as_raw_fd()),
+        setsid: true,
+        dup: Some((write_end.as_raw_fd(), READY_FD)),
+        ..Default::default()
     }
+    .install(&mut cmd, Vec::new());
     let child = cmd.spawn().ctx("starting docker-proxy")?;
     drop(write_end);
+    drop(net);
     Ok(PendingProxy {
         child,
         ready: read_end,

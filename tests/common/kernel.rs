@@ -239,3 +239,51 @@ pub fn netnsid_names(ns: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+// ----- Appended for dryrun.rs, damaged.rs and crash_networks.rs ---------------------
+// Footprints, leftovers of a removed lab, and the spread of kill -9 delays.
+
+/// `iptables-save` of a namespace as rules only: no counters, no comment lines.
+pub fn iptables_rules(ns: &str) -> Vec<String> {
+    let o = cmd("ip", &["netns", "exec", ns, "iptables-save"]);
+    stdout(&o)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(strip_counters)
+        .collect()
+}
+
+/// Everything of a lab that still exists, one line each (empty when the lab is gone):
+/// its namespaces, mounts of its directory or its /run/netns entries, processes that
+/// mention its directory, and the directory itself.
+pub fn lab_leftovers(lab: &super::Lab) -> Vec<String> {
+    let mut left: Vec<String> = lab_namespaces(&lab.name)
+        .into_iter()
+        .map(|n| format!("namespace {n}"))
+        .collect();
+    let dir = lab.dir().display().to_string();
+    for m in mounts_mentioning(&format!("{dir}/"))
+        .into_iter()
+        .chain(mounts_mentioning(&format!("/run/netns/dn-{}-", lab.name)))
+    {
+        left.push(format!("mount {m}"));
+    }
+    for (pid, cmdline) in lab.processes() {
+        left.push(format!("process {pid} ({cmdline})"));
+    }
+    if lab.dir().exists() {
+        left.push(format!("directory {dir}"));
+    }
+    left
+}
+
+/// A delay in [0, max) that differs from kill to kill and from run to run (spread by
+/// the iteration, shifted by the clock), so `kill -9` lands all over a command.
+pub fn kill_delay(max: std::time::Duration, i: u32) -> std::time::Duration {
+    let clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    let spread = (i as u64 * 379 + clock / 1000) % 1000;
+    max.mul_f64(spread as f64 / 1000.0)
+}
