@@ -65,6 +65,20 @@ impl Error {
         self
     }
 
+    /// Add what went wrong while cleaning up after this error (netavark reports its
+    /// teardown errors as a list the same way): the original error stays first.
+    pub fn with_cleanup_errors(mut self, cleanup: Vec<Error>) -> Self {
+        if !cleanup.is_empty() {
+            let list: Vec<String> = cleanup.iter().map(|e| e.message.clone()).collect();
+            self.message = format!(
+                "{} (and undoing what was done failed too: {})",
+                self.message,
+                list.join("; ")
+            );
+        }
+        self
+    }
+
     /// The message without the `dockernet:` prefix.
     pub fn message(&self) -> &str {
         &self.message

@@ -434,8 +434,8 @@ impl Executor {
             for i in unreached.into_iter().filter(|&i| i >= done) {
                 ran.push(steps[i].clone());
             }
-            let _ = self.undo(&ran).await;
-            return Err(e);
+            let cleanup = self.undo(&ran).await;
+            return Err(e.with_cleanup_errors(cleanup));
         }
         Ok(())
     }

@@ -133,8 +133,11 @@ pub(super) async fn rollback_connect(
         .find(|e| e.network_id == net_id)
         .cloned()
     {
-        let _ = ex.undo(&ep.steps).await;
+        let cleanup = ex.undo(&ep.steps).await;
         unclaim_endpoint(d, ex, rec, &ep)?;
+        if let Some(e) = cleanup.into_iter().next() {
+            eprintln!("dockernet: rolling back an interrupted connect of {}: {e}", rec.name);
+        }
     }
     rec.endpoints.retain(|e| e.network_id != net_id);
     rec.attachments.retain(|a| a.network_id != net_id);

@@ -212,9 +212,9 @@ pub async fn start(
     rec.proxies = match publish::await_proxies(d, rec, pending, ex) {
         Ok(p) => p,
         Err(e) => {
-            let _ = ex.undo(&steps).await;
+            let cleanup = ex.undo(&steps).await;
             unclaim(d, ex, rec)?;
-            return Err(e);
+            return Err(e.with_cleanup_errors(cleanup));
         }
     };
     let dir = d.store.container_dir(&rec.id);
@@ -252,9 +252,9 @@ pub async fn start(
         Ok(s) => s,
         Err(e) => {
             publish::stop_proxies(ex, &rec.proxies);
-            let _ = ex.undo(&steps).await;
+            let cleanup = ex.undo(&steps).await;
             unclaim(d, ex, rec)?;
-            return Err(e);
+            return Err(e.with_cleanup_errors(cleanup));
         }
     };
     rec.status = ContainerStatus::Running;
