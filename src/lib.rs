@@ -1,23 +1,35 @@
-//! dockernet as a library: the modules behind the `dockernet` binary, public so that
-//! integration tests and benchmarks can use them. ARCHITECTURE.md has the map.
+//! dockernet as a library: the modules behind the `dockernet` binary. Only what the
+//! binary and the integration tests use is public (the CLI, the lessons, the entry
+//! points of the multi-call binary), so the compiler reports code nobody calls.
+//! ARCHITECTURE.md has the map.
 
 pub mod cli;
-pub mod container;
-pub mod docker;
-pub mod driver;
-pub mod error;
-pub mod firewall;
-pub mod image;
-pub mod ipam;
-pub mod lab;
+mod container;
+mod docker;
+mod driver;
+mod error;
+mod firewall;
+mod image;
+mod ipam;
+mod lab;
 pub mod lesson;
-pub mod link;
-pub mod netns;
-pub mod network;
-pub mod ports;
-pub mod proxy;
-pub mod recover;
-pub mod step;
-pub mod ui;
-pub mod util;
-pub mod view;
+mod link;
+mod netns;
+mod network;
+mod ports;
+mod proxy;
+mod recover;
+mod step;
+mod ui;
+mod util;
+mod view;
+
+/// The entry points `main` dispatches to before the CLI parses anything (the binary is
+/// multi-call: `docker-init`, `docker-proxy`, `__enter`, the images' programs).
+pub mod entry {
+    pub use crate::container::enter_main;
+    pub use crate::container::init::shim_main;
+    pub use crate::image::run_applet;
+    pub use crate::proxy::proxy_main;
+    pub use crate::util::STARTED;
+}

@@ -7,12 +7,12 @@
 //! recognised before any async runtime starts, while the process is single-threaded
 //! and may fork and join mount namespaces.
 
-use dockernet::{cli, container, image};
+use dockernet::{cli, entry};
 
 use clap::Parser;
 
 fn main() {
-    let _ = dockernet::util::STARTED.set(std::time::Instant::now());
+    let _ = entry::STARTED.set(std::time::Instant::now());
     let args: Vec<String> = std::env::args().collect();
     let argv0 = args.first().map(String::as_str).unwrap_or("dockernet");
     let base = argv0.rsplit('/').next().unwrap_or(argv0);
@@ -22,15 +22,15 @@ fn main() {
         name_process(base);
     }
     if base == "docker-init" {
-        std::process::exit(container::init::shim_main());
+        std::process::exit(entry::shim_main());
     }
     if base == "docker-proxy" {
-        std::process::exit(dockernet::proxy::proxy_main(&args[1..]));
+        std::process::exit(entry::proxy_main(&args[1..]));
     }
     if args.get(1).map(String::as_str) == Some("__enter") {
-        std::process::exit(container::enter_main(&args[2..]));
+        std::process::exit(entry::enter_main(&args[2..]));
     }
-    if let Some(code) = image::run_applet(argv0, &args[1..]) {
+    if let Some(code) = entry::run_applet(argv0, &args[1..]) {
         std::process::exit(code);
     }
     let cli = match cli::Cli::try_parse() {

@@ -389,6 +389,11 @@ pub async fn inspect(lab: &Lab, mode: Mode, a: NamesArgs) -> Result<i32> {
     for name in &a.containers {
         match d.store.find_container(name) {
             Ok(c) => values.push(crate::view::docker_inspect::container_json(&d, &c)),
+            // A known name whose record cannot be read is damage: say so, with the way out.
+            Err(e) if d.store.container_by_name(name).is_some() => {
+                eprintln!("dockernet: {e}");
+                failed = true;
+            }
             Err(_) => {
                 eprintln!("dockernet: Error: No such object: {name}");
                 failed = true;

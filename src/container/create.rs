@@ -126,9 +126,7 @@ pub fn create_record(d: &Daemon, spec: &RunSpec) -> Result<ContainerRecord> {
     let user_defined = net.as_ref().is_some_and(|n| !n.predefined);
     let ip = match &spec.ip {
         Some(_) if !user_defined => {
-            return Err(driver::refuse(
-                "user specified IP address is supported on user defined networks only",
-            ));
+            return Err(driver::refuse(crate::ipam::ERR_IP_ON_PREDEFINED_NETWORK));
         }
         Some(_) if !net.as_ref().is_some_and(|n| n.user_subnet) => {
             return Err(driver::refuse(crate::ipam::ERR_IP_NEEDS_USER_SUBNET));

@@ -47,9 +47,7 @@ fn check_connect(rec: &ContainerRecord, net: &NetworkRecord, spec: &ConnectSpec)
         )));
     }
     if net.predefined && spec.ip.is_some() {
-        return Err(refuse(
-            "user specified IP address is supported on user defined networks only",
-        ));
+        return Err(refuse(crate::ipam::ERR_IP_ON_PREDEFINED_NETWORK));
     }
     if spec.ip.is_some() && !net.user_subnet {
         return Err(refuse(crate::ipam::ERR_IP_NEEDS_USER_SUBNET));

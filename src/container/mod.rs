@@ -189,6 +189,10 @@ pub async fn start(
     d.store.save_container(ex, rec)?;
     claim(d, ex, rec)?;
     write_files(d, ex, rec, &sb)?;
+    if sb.steps.is_empty() {
+        // A shared sandbox builds nothing: say what it is instead.
+        ex.narrate(&format!("# {}", sb.note));
+    }
     let mut steps: Vec<Step> = sb.steps.clone();
     for e in &rec.endpoints {
         steps.extend(e.steps.iter().cloned());

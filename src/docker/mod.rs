@@ -15,11 +15,9 @@ pub mod sortorder;
 pub mod table;
 pub mod width;
 
-pub use command::{ellipsis, go_quote, ps_command};
-pub use duration::{
-    created_ago, human_duration, human_duration_secs, status_created, status_exited, status_up,
-};
-pub use names::{get_random_name, random_name, try_random_name, validate_name};
-pub use ports::{PortBinding, join_host_port, port_lines, ps_ports};
-pub use sortorder::{natural_cmp, natural_less};
-pub use table::{render_table, tabwriter};
+pub use command::ps_command;
+pub use duration::{created_ago, status_created, status_exited, status_up};
+pub use names::{random_name, validate_name};
+pub use ports::{PortBinding, port_lines, ps_ports};
+pub use sortorder::natural_cmp;
+pub use table::render_table;

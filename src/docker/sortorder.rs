@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 /// `github.com/fvbommel/sortorder` `NaturalLess`: digit runs compare by
 /// numeric value (then by fewer leading zeros), digits sort before other
 /// bytes, other bytes compare bytewise.
+#[cfg(test)]
 pub fn natural_less(a: &str, b: &str) -> bool {
     natural_cmp(a, b) == Ordering::Less
 }

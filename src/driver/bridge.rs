@@ -15,7 +15,7 @@ use crate::util::random_hex;
 pub struct BridgeDriver;
 
 /// A sandbox of its own: a network namespace with `lo` up (bridge and none modes).
-pub(super) fn own_sandbox(c: &ContainerRecord, note: String, takes_endpoints: bool) -> SandboxPlan {
+pub(super) fn own_sandbox(c: &ContainerRecord, note: String) -> SandboxPlan {
     let ns = c.netns.clone();
     SandboxPlan {
         steps: vec![
@@ -34,7 +34,6 @@ pub(super) fn own_sandbox(c: &ContainerRecord, note: String, takes_endpoints: bo
             resolv: Resolv::Legacy,
             hosts_override: None,
         },
-        takes_endpoints,
         note,
     }
 }
@@ -103,7 +102,6 @@ impl Driver for BridgeDriver {
         Ok(own_sandbox(
             c,
             format!("container {}: its own network namespace", c.name),
-            true,
         ))
     }
 

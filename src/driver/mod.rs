@@ -116,8 +116,6 @@ pub struct SandboxPlan {
     pub hostname: Option<String>,
     /// The /etc files.
     pub files: EtcFiles,
-    /// Whether endpoints may be added (bridge networks) or not (host, none, container).
-    pub takes_endpoints: bool,
     /// A note for the learner on what this sandbox is.
     pub note: String,
 }

@@ -79,7 +79,6 @@ impl Driver for HostDriver {
                     addr::HOST_HOSTNAME
                 )),
             },
-            takes_endpoints: false,
         })
     }
 
@@ -109,7 +108,6 @@ impl Driver for NullDriver {
                 "none mode: {} gets a namespace with only lo, and nothing else",
                 c.name
             ),
-            false,
         ))
     }
 
@@ -138,7 +136,6 @@ impl ContainerDriver {
             files: EtcFiles::Shared {
                 dir: ctx.store.container_dir(&t.id),
             },
-            takes_endpoints: false,
         })
     }
 }

@@ -4,7 +4,7 @@
 //! program is an *applet* compiled into the dockernet binary itself: like
 //! busybox, the binary looks at the basename of `argv[0]` and, if it names an
 //! applet (`httpd-foreground`, `redis-server`, ...), runs that instead of the
-//! CLI. [`run_applet`] is that dispatch; [`builtin_images`] lists the images.
+//! CLI. [`run_applet`] is that dispatch.
 //!
 //! The applets are small, blocking, thread-per-connection imitations of the
 //! real servers: enough to see packets flow through the lab's network, with
@@ -84,11 +84,6 @@ pub const APPLETS: &[&str] = &[
     "redis-cli",
     "curl",
 ];
-
-/// All built-in images, sorted by name.
-pub fn builtin_images() -> &'static [BuiltinImage] {
-    IMAGES
-}
 
 /// Finds a built-in image by a Docker image reference: `redis`, `redis:alpine`,
 /// `library/redis`, `docker.io/library/httpd:2.4`, `busybox@sha256:...`.

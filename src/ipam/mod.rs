@@ -257,6 +257,7 @@ pub fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
+#[cfg(test)]
 /// Lowest free host address in `subnet/prefix_len`, given the addresses in use.
 pub fn lowest_free(
     subnet: Ipv4Addr,

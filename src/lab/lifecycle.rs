@@ -80,6 +80,13 @@ pub fn lab_steps(lab: &Lab, opts: &LabUpOptions) -> Vec<Step> {
                 ))],
             },
         },
+        // The kernel rate-limits those refusals (1/s per peer): every other lookup would
+        // wait for the resolver's 5 s timeout instead of failing at once.
+        Step::Sysctl {
+            ns: world.clone(),
+            key: "net.ipv4.icmp_ratelimit".into(),
+            value: "0".into(),
+        },
         Step::Note {
             text: format!(
                 "the Docker host: its own network and hostname ({})",
@@ -523,7 +530,8 @@ pub async fn lab_down(lab: &Lab, exec: &mut Executor) -> Result<DownResult> {
         .flatten()
         .any(|e| e.file_name() != "lock");
     let result = match &readable {
-        Ok(Some(_)) => DownResult::Removed,
+        // A damaged container record leaves teardown to find the containers by name.
+        Ok(Some(_)) if store.containers().is_ok() => DownResult::Removed,
         Ok(None) if !leftovers && !traces => DownResult::Absent,
         _ => DownResult::RemovedByName,
     };

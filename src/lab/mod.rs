@@ -6,12 +6,10 @@ mod lifecycle;
 mod state;
 mod store;
 
-pub use lifecycle::{
-    DownResult, LabReport, LabUpOptions, ensure_up, lab_down, lab_status, mounts_under, teardown,
-};
+pub use lifecycle::{DownResult, LabUpOptions, ensure_up, lab_down, lab_status};
 pub use state::{
     Attachment, ContainerRecord, ContainerStatus, Endpoint, LabRecord, LabStatus, LinkRecord,
-    Member, NetworkRecord, Options, PortClaim, SCHEMA,
+    Member, NetworkRecord, PortClaim, SCHEMA,
 };
 pub use store::{Pending, PendingKind, Store};
 

@@ -301,6 +301,3 @@ impl ContainerRecord {
             .collect()
     }
 }
-
-/// Map of options, as `-o` and `--label` give them.
-pub type Options = BTreeMap<String, String>;

@@ -152,7 +152,23 @@ impl Store {
     }
 
     fn read_json<T: DeserializeOwned>(&self, path: &Path) -> Result<Option<T>> {
+        // Whichever record is damaged, the way out is the same: name it.
         parse_json(path, self.read(path))
+            .map_err(|e| Error::msg(format!("{e}; {}", self.way_out())))
+    }
+
+    /// The hint of every damaged-state error: `lab down` removes a lab by name.
+    fn way_out(&self) -> String {
+        crate::ui::tr(
+            format!(
+                "run `dockernet --lab {} lab down` to remove the lab",
+                self.lab.name
+            ),
+            format!(
+                "请运行 `dockernet --lab {} lab down` 删除这个实验环境",
+                self.lab.name
+            ),
+        )
     }
 
     fn read_string(&self, path: &Path) -> Option<String> {
@@ -238,21 +254,8 @@ impl Store {
     /// The lab record; `None` if the lab was never built. A damaged file or one of
     /// another layout version is an error whose hint names the way out.
     pub fn lab(&self) -> Result<Option<LabRecord>> {
-        let hint = || {
-            crate::ui::tr(
-                format!(
-                    "run `dockernet --lab {} lab down` to remove the lab",
-                    self.lab.name
-                ),
-                format!(
-                    "请运行 `dockernet --lab {} lab down` 删除这个实验环境",
-                    self.lab.name
-                ),
-            )
-        };
-        let rec: Option<LabRecord> = self
-            .read_json(&self.lab_path())
-            .map_err(|e| Error::msg(format!("{e}; {}", hint())))?;
+        let hint = || self.way_out();
+        let rec: Option<LabRecord> = self.read_json(&self.lab_path())?;
         if let Some(r) = &rec
             && r.schema != SCHEMA
         {
@@ -268,6 +271,27 @@ impl Store {
                 "lab {} was built by an older dockernet; {}",
                 self.lab.name,
                 hint()
+            )));
+        }
+        // Records without lab.json: the lab's state was lost (deleted, or a `lab down`
+        // killed half-way), not a lab never built; building a new one over them would
+        // drop its containers and networks silently.
+        if rec.is_none()
+            && ["networks", "containers"]
+                .iter()
+                .any(|d| self.dir().join(d).exists())
+        {
+            return Err(Error::msg(crate::ui::tr(
+                format!(
+                    "{} is missing while the lab's other records remain; {}",
+                    self.lab_path().display(),
+                    hint()
+                ),
+                format!(
+                    "{} 已丢失，但实验环境的其他记录还在；{}",
+                    self.lab_path().display(),
+                    hint()
+                ),
             )));
         }
         Ok(rec)
@@ -340,13 +364,16 @@ impl Store {
                 }
             }
         };
-        found
-            .and_then(|id| self.container(&id).ok().flatten())
-            .ok_or_else(|| {
-                Error::msg(format!(
-                    "Error response from daemon: No such container: {key}"
-                ))
-            })
+        // A record that exists but cannot be read is damage, not "no such container".
+        let rec = match found {
+            Some(id) => self.container(&id)?,
+            None => None,
+        };
+        rec.ok_or_else(|| {
+            Error::msg(format!(
+                "Error response from daemon: No such container: {key}"
+            ))
+        })
     }
 
     /// Save a container record and its name index entry.

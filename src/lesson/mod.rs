@@ -37,6 +37,8 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../lessons/port-mapping.toml"),
     ),
     ("outbound.toml", include_str!("../../lessons/outbound.toml")),
+    ("link.toml", include_str!("../../lessons/link.toml")),
+    ("connect.toml", include_str!("../../lessons/connect.toml")),
 ];
 
 /// The articles lessons follow, by id.

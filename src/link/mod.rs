@@ -110,15 +110,6 @@ impl Netlink {
         r
     }
 
-    /// A veth pair with both ends in this namespace (used by tests and later drivers).
-    pub async fn add_veth_local(&self, name: &str, peer: &str) -> Result<()> {
-        self.add(
-            LinkVeth::new(name, peer).build(),
-            &format!("creating veth {name}"),
-        )
-        .await
-    }
-
     async fn add(&self, msg: LinkMessage, what: &str) -> Result<()> {
         self.handle
             .link()

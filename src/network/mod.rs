@@ -8,7 +8,7 @@ mod view;
 pub use filter::NetworkFilter;
 pub use view::{inspect_json, ls_json};
 
-use crate::driver::{self, refuse};
+use crate::driver;
 use crate::error::{Error, Result};
 use crate::lab::{Daemon, LabStatus, NetworkRecord, PendingKind};
 use crate::step::Executor;
@@ -175,7 +175,9 @@ pub async fn create(
         creator: ProcRef::of(std::process::id() as i32),
         steps: Vec::new(),
     };
-    net.steps = driver::for_network(&net)?.create_network(d, &net)?;
+    let drv = driver::for_network(&net)?;
+    net.driver = drv.name().to_string();
+    net.steps = drv.create_network(d, &net)?;
     // Write-ahead: a crash from here on is rolled back by the next command.
     d.store.pending_add(ex, &net.id, PendingKind::Network)?;
     d.store.save_network(ex, &net)?;
@@ -256,11 +258,4 @@ pub async fn rollback(d: &mut Daemon<'_>, ex: &mut Executor, id: &str) -> Result
         delete(d, ex, &net).await?;
     }
     d.store.pending_done(ex, id)
-}
-
-/// A network by name or id, with Docker's "not found" refusal for `run --net`.
-pub fn resolve(d: &Daemon, key: &str) -> Result<NetworkRecord> {
-    d.store
-        .find_network(key)
-        .map_err(|_| refuse(format!("network {key} not found")))
 }

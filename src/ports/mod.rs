@@ -152,17 +152,6 @@ pub struct PendingProxy {
     ready: std::os::fd::OwnedFd,
 }
 
-/// Start a userland proxy for `b` inside the lab host's namespace and wait until it
-/// listens (or says why it cannot).
-pub fn spawn_proxy(
-    host_ns: &Path,
-    b: &PortBinding,
-    container: Ipv4Addr,
-    log: &Path,
-) -> Result<ProcRef> {
-    start_proxy(host_ns, b, container, log)?.ready()
-}
-
 /// Start a userland proxy without waiting for it: the caller overlaps the proxy's
 /// start-up with other work and calls [`PendingProxy::ready`] afterwards.
 pub fn start_proxy(

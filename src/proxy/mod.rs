@@ -37,9 +37,9 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 pub use args::{ArgError, Config, Proto, USAGE, parse_args};
-pub use sys::{PIPE_SIZE, ReadyFd, Stop, bind_tcp, bind_udp};
-pub use tcp::{TcpOptions, serve_tcp, serve_tcp_opts};
-pub use udp::{UDP_BUF, UDP_IDLE_TIMEOUT, serve_udp};
+pub use sys::{ReadyFd, bind_tcp, bind_udp};
+pub use tcp::serve_tcp;
+pub use udp::{UDP_IDLE_TIMEOUT, serve_udp};
 
 /// Entry point of `docker-proxy` (`args` excludes argv\[0\]); returns the
 /// exit code: 0 after SIGINT/SIGTERM, 1 when the port cannot be bound or the

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use super::{Stop, TcpOptions, serve_tcp_opts, serve_udp};
+use super::serve_udp;
+use super::sys::Stop;
+use super::tcp::{TcpOptions, serve_tcp_opts};
 
 /// Tests that count fds or bind fixed things run one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());

@@ -5,7 +5,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::TcpOptions;
+use super::tcp::TcpOptions;
 use super::relay::{Half, PipePool, Ready};
 use super::test_util::*;
 

@@ -35,6 +35,7 @@ const FLAG_NAMES: [(u32, &str); 18] = [
 /// Fields the model does not carry are printed with the values Docker setups
 /// always have: `mode DEFAULT group default`. See [`render_links_annotated`]
 /// for the peer-ownership annotation.
+#[cfg(test)]
 pub fn render_links(links: &[LinkView]) -> String {
     render_links_annotated(links, false)
 }

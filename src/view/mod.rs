@@ -17,6 +17,6 @@ pub mod model;
 
 pub use brctl::render_bridges;
 pub use ip_addr::render_addrs;
-pub use ip_link::{render_links, render_links_annotated};
+pub use ip_link::render_links_annotated;
 pub use ip_route::render_routes;
-pub use iptables::{Chain, Rule, Table, parse_iptables_save, render_all_vnl, render_vnl};
+pub use iptables::{parse_iptables_save, render_all_vnl};

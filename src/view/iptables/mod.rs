@@ -12,7 +12,7 @@ mod parse;
 mod render;
 
 pub use parse::parse_iptables_save;
-pub use render::{render_all_vnl, render_vnl};
+pub use render::render_all_vnl;
 
 /// One table (`*nat`, `*filter`, ...) from `iptables-save` output.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
