@@ -111,6 +111,16 @@ fn lesson_outbound() {
     passes_in_both_languages("outbound");
 }
 
+#[test]
+fn lesson_link() {
+    passes_in_both_languages("link");
+}
+
+#[test]
+fn lesson_connect() {
+    passes_in_both_languages("connect");
+}
+
 /// With the MASQUERADE rule deleted mid-lesson, the outbound check fails with expected,
 /// seen and its hint; the lesson exits 1 and still removes its lab.
 fn sabotaged(lang: &str, hint: &str, labels: [&str; 3]) {
@@ -254,6 +264,8 @@ fn lesson_list() {
         "container",
         "port-mapping",
         "outbound",
+        "link",
+        "connect",
     ] {
         assert!(out.contains(name), "expected {name} in:\n{out}");
     }
@@ -262,7 +274,7 @@ fn lesson_list() {
     assert!(zh.contains("默认网桥") && zh.contains("分钟"), "{zh}");
     let json = stdout(&lesson(&lab, &["list", "--format", "json"], &[]));
     let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
-    assert_eq!(v.as_array().map(Vec::len), Some(6));
+    assert_eq!(v.as_array().map(Vec::len), Some(8));
     assert_eq!(v[0]["name"], "bridge");
     assert!(v[0]["claims"].as_array().unwrap().len() >= 10);
     assert!(v[0]["minutes"].as_u64().is_some());
