@@ -25,11 +25,31 @@ pub struct PsArgs {
 
 /// `ps`
 pub async fn ps(lab: &Lab, mode: Mode, a: PsArgs) -> Result<i32> {
-    let d = read_lab(lab, mode).await?;
+    let mut d = read_lab(lab, mode).await?;
     let now = crate::util::now_unix();
-    // A read-only listing does not change records: a container whose process ended
-    // since the last command is shown as exited, and the next command settles it.
     let mut all = d.store.containers()?;
+    let ended: Vec<String> = all
+        .iter()
+        .filter(|c| c.status == ContainerStatus::Running && !c.shim.is_some_and(|p| p.alive()))
+        .map(|c| c.id.clone())
+        .collect();
+    // Containers whose process ended since the last command: settled now (network
+    // released) when no other command holds the lab, so what `ps` says is what the
+    // kernel has; otherwise only shown as exited, and the holder settles them.
+    if !ended.is_empty()
+        && mode != Mode::DryRun
+        && let Some(_lock) = lab.try_lock()?
+    {
+        let mut ex = crate::step::Executor::new(Mode::Quiet);
+        if let Some(r) = d.store.lab()? {
+            d.rec = r;
+        }
+        for id in &ended {
+            crate::container::settle(&mut d, &mut ex, id).await?;
+        }
+        ex.close().await;
+        all = d.store.containers()?;
+    }
     for c in &mut all {
         if c.status == ContainerStatus::Running && !c.shim.is_some_and(|p| p.alive()) {
             shown_as_exited(&d.store, c);
