@@ -202,6 +202,20 @@ pub fn command_in(ns_path: &Path, program: &Path) -> Result<Command> {
     Ok(cmd)
 }
 
+/// Like [`command_in`], for a short helper that must die with us (iptables-restore):
+/// a `kill -9` of dockernet then never leaves a batch to be committed later, after the
+/// next command has already rolled the change back.
+fn helper_in(ns_path: &Path, program: &Path) -> Result<Command> {
+    let ns = crate::netns::open(ns_path)?;
+    let mut cmd = Command::new(program);
+    crate::netns::ChildSetup {
+        die_with_parent: true,
+        ..crate::netns::ChildSetup::net(ns.as_raw_fd())
+    }
+    .install(&mut cmd, vec![ns]);
+    Ok(cmd)
+}
+
 /// Apply a batch in one `iptables-restore --noflush` run inside `ns_path`.
 pub fn apply(ns_path: &Path, batch: &Batch) -> Result<()> {
     start_apply(ns_path, batch)?.wait()
@@ -219,7 +233,7 @@ pub fn start_apply(ns_path: &Path, batch: &Batch) -> Result<PendingApply> {
         return Ok(PendingApply { child: None });
     }
     let text = batch.restore_text();
-    let mut child = command_in(ns_path, &tool("iptables-restore")?)?
+    let mut child = helper_in(ns_path, &tool("iptables-restore")?)?
         .arg("--noflush")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())

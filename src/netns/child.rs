@@ -28,6 +28,10 @@ pub struct ChildSetup {
     pub setsid: bool,
     /// `dup2(from, to)`: hand a pipe end to the child at a known number.
     pub dup: Option<(RawFd, RawFd)>,
+    /// SIGKILL the child when its parent dies (`PR_SET_PDEATHSIG`). For short helpers
+    /// like iptables-restore: if dockernet is killed mid-command, a batch still pending
+    /// must not be committed after the next command has rolled the change back.
+    pub die_with_parent: bool,
 }
 
 fn check(r: libc::c_int) -> std::io::Result<()> {
@@ -50,19 +54,27 @@ impl ChildSetup {
     /// Install the set-up on a command. `keep` are the files behind the fds: the
     /// command holds them until it is dropped, so the fds are valid at spawn time.
     pub fn install(self, cmd: &mut Command, keep: Vec<std::fs::File>) {
+        let parent = std::process::id() as libc::pid_t;
         // SAFETY: `run` makes only async-signal-safe system calls on fds kept open by
         // `keep` (moved into the closure), and static C strings.
         unsafe {
             cmd.pre_exec(move || {
                 let _held = &keep;
-                self.run()
+                self.run(parent)
             });
         }
     }
 
-    fn run(&self) -> std::io::Result<()> {
+    fn run(&self, parent: libc::pid_t) -> std::io::Result<()> {
         // SAFETY (whole body): plain system calls with valid fds and static strings.
         unsafe {
+            if self.die_with_parent {
+                check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL))?;
+                // The parent may have died before the prctl: then nothing kills us.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+            }
             if let Some(fd) = self.net {
                 check(libc::setns(fd, libc::CLONE_NEWNET))?;
             }
