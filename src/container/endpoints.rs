@@ -134,7 +134,10 @@ pub(super) async fn rollback_connect(
         let cleanup = ex.undo(&ep.steps).await;
         unclaim_endpoint(d, ex, rec, &ep)?;
         if let Some(e) = cleanup.into_iter().next() {
-            eprintln!("dockernet: rolling back an interrupted connect of {}: {e}", rec.name);
+            eprintln!(
+                "dockernet: rolling back an interrupted connect of {}: {e}",
+                rec.name
+            );
         }
     }
     rec.endpoints.retain(|e| e.network_id != net_id);

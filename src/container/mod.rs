@@ -1,6 +1,7 @@
 //! Containers: a sandbox (namespaces, `lo`, /etc files, processes) plus endpoints, from
 //! `run` to `rm`.
 
+mod claims;
 mod create;
 mod endpoints;
 mod enter;
@@ -17,11 +18,11 @@ pub use enter::{enter_main, exec_in};
 pub use recover::{rollback, settle};
 pub use spawn::Spawned;
 
+use claims::{claim, claim_endpoint, unclaim, unclaim_endpoint};
+
 use crate::driver::{self, EtcFiles, NetworkMode, SandboxPlan};
 use crate::error::{Context, Error, Result};
-use crate::lab::{
-    ContainerRecord, ContainerStatus, Daemon, Member, NetworkRecord, PendingKind, PortClaim, Store,
-};
+use crate::lab::{ContainerRecord, ContainerStatus, Daemon, NetworkRecord, PendingKind, Store};
 use crate::step::{Executor, Step};
 use crate::util::ProcRef;
 use std::time::Duration;
@@ -316,74 +317,6 @@ fn link_rules(
             batch,
         }]
     })
-}
-
-/// Record what a container holds: its addresses and memberships, its host ports.
-fn claim(d: &mut Daemon, ex: &Executor, rec: &ContainerRecord) -> Result<()> {
-    for e in &rec.endpoints {
-        claim_endpoint(d, ex, rec, e)?;
-    }
-    if !rec.ports.is_empty() {
-        d.rec.ports.retain(|p| p.container != rec.id);
-        d.rec.ports.extend(rec.ports.iter().map(|b| PortClaim {
-            container: rec.id.clone(),
-            binding: b.clone(),
-        }));
-        d.store.save_lab(ex, &d.rec)?;
-    }
-    Ok(())
-}
-
-/// Record one endpoint in its network (IPAM and the inspect listing).
-fn claim_endpoint(
-    d: &Daemon,
-    ex: &Executor,
-    rec: &ContainerRecord,
-    e: &crate::lab::Endpoint,
-) -> Result<()> {
-    if e.has_interface() {
-        d.store.claim_ip(ex, &e.network_id, e.ip, &rec.id)?;
-    }
-    d.store.add_member(
-        ex,
-        &e.network_id,
-        &Member {
-            container: rec.id.clone(),
-            name: rec.name.clone(),
-            endpoint_id: e.endpoint_id.clone(),
-            mac: e.mac.clone(),
-            ipv4: if e.has_interface() {
-                format!("{}/{}", e.ip, e.prefix_len)
-            } else {
-                String::new()
-            },
-        },
-    )
-}
-
-/// Forget one endpoint in its network.
-fn unclaim_endpoint(
-    d: &Daemon,
-    ex: &Executor,
-    rec: &ContainerRecord,
-    e: &crate::lab::Endpoint,
-) -> Result<()> {
-    if e.has_interface() {
-        d.store.release_ip(ex, &e.network_id, e.ip, &rec.id)?;
-    }
-    d.store.remove_member(ex, &e.network_id, &rec.id)
-}
-
-/// Release what [`claim`] recorded.
-fn unclaim(d: &mut Daemon, ex: &Executor, rec: &ContainerRecord) -> Result<()> {
-    for e in &rec.endpoints {
-        unclaim_endpoint(d, ex, rec, e)?;
-    }
-    if d.rec.ports.iter().any(|p| p.container == rec.id) {
-        d.rec.ports.retain(|p| p.container != rec.id);
-        d.store.save_lab(ex, &d.rec)?;
-    }
-    Ok(())
 }
 
 /// A command line, quoted for a POSIX shell (for narration).

@@ -29,7 +29,10 @@ pub async fn rollback(d: &mut Daemon<'_>, ex: &mut Executor, p: &Pending) -> Res
             ex.signal(&procs, libc::SIGKILL, Duration::from_secs(2));
             // Keep rolling back past a failed undo, and say what could not be undone.
             if let Err(e) = release_network(d, ex, &mut rec).await {
-                eprintln!("dockernet: rolling back an interrupted run of {}: {e}", rec.name);
+                eprintln!(
+                    "dockernet: rolling back an interrupted run of {}: {e}",
+                    rec.name
+                );
             }
             if rec.finished.is_none() {
                 // Never ran: `run` died before the container existed.

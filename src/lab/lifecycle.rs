@@ -1,6 +1,7 @@
 //! Building, checking and removing a lab: the world, the Docker host, the daemon's own
 //! rules and its three predefined networks.
 
+use super::teardown::teardown;
 use super::{Lab, LabRecord, LabStatus, NetworkRecord, SCHEMA, addr};
 use crate::error::{Context, Error, Result};
 use crate::firewall::{DaemonOptions, classic_daemon_rules};
@@ -8,8 +9,7 @@ use crate::link::format_mac;
 use crate::netns;
 use crate::step::{Executor, Step};
 use crate::util::{ProcRef, random_hex};
-use std::collections::{BTreeMap, HashSet};
-use std::time::Duration;
+use std::collections::BTreeMap;
 
 /// Options of `lab up`.
 #[derive(Debug, Clone)]
@@ -271,8 +271,8 @@ async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<La
         steps.extend(n.steps.iter().cloned());
     }
     if let Err(e) = exec.run_all(&steps).await {
-        let _ = teardown(lab, exec).await;
-        return Err(e.context(format!("building lab {}", lab.name)));
+        let cleanup = teardown(lab, exec).await.err().into_iter().collect();
+        return Err((e.context(format!("building lab {}", lab.name))).with_cleanup_errors(cleanup));
     }
     if exec.dry_run() {
         exec.narrate(&world_web_command(lab));
@@ -282,13 +282,13 @@ async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<La
     match web {
         Ok(p) => rec.processes.push(p),
         Err(e) => {
-            let _ = teardown(lab, exec).await;
-            return Err(e);
+            let cleanup = teardown(lab, exec).await.err().into_iter().collect();
+            return Err((e).with_cleanup_errors(cleanup));
         }
     }
     if let Err(e) = crate::image::install_bins(lab) {
-        let _ = teardown(lab, exec).await;
-        return Err(e);
+        let cleanup = teardown(lab, exec).await.err().into_iter().collect();
+        return Err((e).with_cleanup_errors(cleanup));
     }
     for n in &mut networks {
         n.status = LabStatus::Up;
@@ -353,303 +353,4 @@ fn preflight() -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Remove everything of a lab: processes, namespaces, mounts, files. Replays the
-/// recorded undo logs (containers, then networks, then the lab's own steps), then sweeps
-/// by name whatever no record names (a damaged or missing state, a crash before a
-/// write). Keeps going past failures and reports them all at the end.
-pub async fn teardown(lab: &Lab, exec: &mut Executor) -> Result<()> {
-    let store = lab.store();
-    let rec = store.lab().ok().flatten();
-    let containers = store.containers().unwrap_or_default();
-    let networks = store.networks().unwrap_or_default();
-    let mut procs: Vec<ProcRef> = Vec::new();
-    if let Some(r) = &rec {
-        procs.extend(r.processes.iter().copied());
-    }
-    for c in &containers {
-        procs.extend(c.processes());
-    }
-    procs.extend(our_processes_in(lab));
-    // Shims, inits and proxies of this lab whose namespace is already gone.
-    procs.extend(crate::util::processes_with_env_prefix(
-        crate::util::OWNER_ENV,
-        &format!("{}/", lab.dir().display()),
-    ));
-    exec.narrate(&format!("# stop every process of lab {}", lab.name));
-    exec.signal(&procs, libc::SIGKILL, Duration::from_secs(2));
-
-    // User-defined networks before the predefined ones, newest first.
-    let mut nets: Vec<&NetworkRecord> = networks.iter().collect();
-    nets.sort_by(|a, b| {
-        (a.predefined, -a.created)
-            .partial_cmp(&(b.predefined, -b.created))
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    let mut undo: Vec<Step> = Vec::new();
-    for c in &containers {
-        let mut own: Vec<Step> = c.sandbox_steps.clone();
-        for e in &c.endpoints {
-            own.extend(e.steps.iter().cloned());
-        }
-        undo.extend(own.iter().rev().filter_map(Step::inverse));
-    }
-    for n in nets {
-        undo.extend(n.steps.iter().rev().filter_map(Step::inverse));
-    }
-    if let Some(r) = &rec {
-        undo.extend(r.steps.iter().rev().filter_map(Step::inverse));
-    }
-    // What lives inside a namespace dies with it: only the namespace removals of the
-    // log (and the sweep's) need to run, not every rule and link inside them.
-    let mut doomed: HashSet<String> = netns::list_with_prefix(&lab.netns_prefix())
-        .into_iter()
-        .collect();
-    for s in &undo {
-        if let Step::NetnsDel { name } = s {
-            doomed.insert(name.clone());
-        }
-    }
-    let inside_doomed = |s: &Step| match s {
-        Step::LinkDel { ns, .. } | Step::Firewall { ns, .. } => doomed.contains(ns),
-        _ => false,
-    };
-    let mut errors: Vec<String> = Vec::new();
-    let mut deleted: HashSet<String> = HashSet::new();
-    for s in undo.iter().filter(|s| !inside_doomed(s)) {
-        if let Step::NetnsDel { name } = s
-            && !deleted.insert(name.clone())
-        {
-            continue;
-        }
-        if let Err(e) = exec.run(s).await {
-            errors.push(e.to_string());
-        }
-    }
-    // The sweep: namespaces of the lab that no record named.
-    for name in netns::list_with_prefix(&lab.netns_prefix()) {
-        if deleted.contains(&name) && !netns::exists(&name) {
-            continue;
-        }
-        if let Err(e) = exec.run(&Step::NetnsDel { name }).await {
-            errors.push(e.to_string());
-        }
-    }
-    if let Err(e) = exec
-        .run(&Step::UtsDel {
-            path: lab.host_uts_path().display().to_string(),
-        })
-        .await
-    {
-        errors.push(e.to_string());
-    }
-    if exec.effects() {
-        // Any leftover mount under the lab directory (there should be none).
-        for m in mounts_under(&lab.dir().display().to_string()) {
-            let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
-        }
-    }
-    // Everything but the lock file, which the caller still holds.
-    for entry in std::fs::read_dir(lab.dir()).into_iter().flatten().flatten() {
-        if entry.file_name() == "lock" {
-            continue;
-        }
-        if let Err(e) = exec.remove_path(&entry.path()) {
-            errors.push(e.to_string());
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::msg(format!(
-            "lab {}: {} thing(s) could not be removed: {}",
-            lab.name,
-            errors.len(),
-            errors.join("; ")
-        )))
-    }
-}
-
-/// Processes running our own binary inside this lab's namespaces: ours to end even
-/// when the state file lost track of them (a `kill -9` between spawn and save).
-fn our_processes_in(lab: &Lab) -> Vec<ProcRef> {
-    let Ok(me) = std::fs::read_link("/proc/self/exe") else {
-        return Vec::new();
-    };
-    let inodes: Vec<u64> = netns::list_with_prefix(&lab.netns_prefix())
-        .iter()
-        .filter_map(|n| netns::inode(&netns::path(n)))
-        .collect();
-    if inodes.is_empty() {
-        return Vec::new();
-    }
-    crate::util::other_processes()
-        .filter(|(_, dir)| {
-            netns::inode(&dir.join("ns/net")).is_some_and(|ino| inodes.contains(&ino))
-        })
-        .filter(|(_, dir)| std::fs::read_link(dir.join("exe")).is_ok_and(|e| e == me))
-        .filter_map(|(pid, _)| ProcRef::of(pid))
-        .collect()
-}
-
-/// Mount points at or below `prefix`, deepest first.
-pub fn mounts_under(prefix: &str) -> Vec<String> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut v: Vec<String> = text
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(4))
-        .filter(|m| m.starts_with(prefix))
-        .map(String::from)
-        .collect();
-    v.sort_by_key(|m| std::cmp::Reverse(m.len()));
-    v
-}
-
-/// What `lab down` found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DownResult {
-    /// Nothing of the lab existed.
-    Absent,
-    /// Removed by replaying its records.
-    Removed,
-    /// The records were damaged or missing: removed by the names of its objects.
-    RemovedByName,
-}
-
-/// `lab down`: remove the lab whole.
-pub async fn lab_down(lab: &Lab, exec: &mut Executor) -> Result<DownResult> {
-    let _lock = lab.lock_for(exec.dry_run())?;
-    let store = lab.store();
-    let readable = store.lab();
-    let leftovers = !netns::list_with_prefix(&lab.netns_prefix()).is_empty();
-    // The lock file is ours (just created); anything else is a trace of the lab.
-    let traces = std::fs::read_dir(lab.dir())
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|e| e.file_name() != "lock");
-    let result = match &readable {
-        // A damaged container record leaves teardown to find the containers by name.
-        Ok(Some(_)) if store.containers().is_ok() => DownResult::Removed,
-        Ok(None) if !leftovers && !traces => DownResult::Absent,
-        _ => DownResult::RemovedByName,
-    };
-    if result == DownResult::Absent && exec.effects() {
-        let _ = std::fs::remove_file(lab.dir().join("lock"));
-        let _ = std::fs::remove_dir(lab.dir());
-    }
-    if result == DownResult::Absent {
-        return Ok(result);
-    }
-    teardown(lab, exec).await?;
-    if exec.effects() {
-        let _ = std::fs::remove_file(lab.dir().join("lock"));
-        let _ = std::fs::remove_dir(lab.dir());
-    }
-    Ok(result)
-}
-
-/// What `lab status` reports.
-#[derive(Debug, serde::Serialize)]
-pub struct LabReport {
-    /// Lab name.
-    pub lab: String,
-    /// `up`, `creating`, `absent`, or `broken`.
-    pub status: String,
-    /// Namespaces of the lab that exist.
-    pub namespaces: Vec<String>,
-    /// Containers: name, state.
-    pub containers: Vec<(String, String)>,
-    /// Networks, by name.
-    pub networks: Vec<String>,
-    /// Lab processes alive.
-    pub processes: Vec<i32>,
-    /// Problems found (leaked or missing objects).
-    pub problems: Vec<String>,
-}
-
-/// `lab status`: what exists, what runs, and anything broken or leaked.
-pub fn lab_status(lab: &Lab) -> Result<LabReport> {
-    let store = lab.store();
-    let st = match store.lab() {
-        Ok(s) => s,
-        Err(e) => {
-            return Ok(LabReport {
-                lab: lab.name.clone(),
-                status: "broken".into(),
-                namespaces: netns::list_with_prefix(&lab.netns_prefix()),
-                containers: Vec::new(),
-                networks: Vec::new(),
-                processes: Vec::new(),
-                problems: vec![e.to_string()],
-            });
-        }
-    };
-    let namespaces = netns::list_with_prefix(&lab.netns_prefix());
-    let mut problems = Vec::new();
-    let mut containers = Vec::new();
-    let mut networks = Vec::new();
-    let mut processes = Vec::new();
-    let status = match &st {
-        None if namespaces.is_empty() => "absent".to_string(),
-        None => {
-            problems.push(format!(
-                "namespaces exist without a state file (run `dockernet --lab {} lab down`)",
-                lab.name
-            ));
-            "broken".into()
-        }
-        Some(s) => {
-            for p in &s.processes {
-                if p.alive() {
-                    processes.push(p.pid);
-                } else {
-                    problems.push(format!("lab process {} is gone", p.pid));
-                }
-            }
-            let mut expected = vec![lab.world_ns(), lab.host_ns()];
-            for n in store.networks()? {
-                networks.push(n.name.clone());
-            }
-            for c in store.containers()? {
-                let running = c.shim.is_some_and(|p| p.alive());
-                containers.push((
-                    c.name.clone(),
-                    if running {
-                        "running".into()
-                    } else {
-                        format!("{:?}", c.status).to_lowercase()
-                    },
-                ));
-                if c.status == super::ContainerStatus::Running && c.owns_sandbox() {
-                    expected.push(c.netns.clone());
-                }
-            }
-            for e in &expected {
-                if !namespaces.contains(e) && !e.ends_with("-host-shared") {
-                    problems.push(format!("namespace {e} is missing"));
-                }
-            }
-            for n in &namespaces {
-                if !expected.contains(n) {
-                    problems.push(format!("namespace {n} is not recorded (leaked)"));
-                }
-            }
-            match s.status {
-                LabStatus::Up if problems.is_empty() => "up".into(),
-                LabStatus::Up => "broken".into(),
-                LabStatus::Creating => "creating".into(),
-            }
-        }
-    };
-    Ok(LabReport {
-        lab: lab.name.clone(),
-        status,
-        namespaces,
-        containers,
-        networks,
-        processes,
-        problems,
-    })
 }

@@ -2,16 +2,21 @@
 //! namespace ("the Docker host") with `docker0`, plus containers. This module names
 //! things, keeps the state file, and builds and removes labs.
 
+mod files;
 mod lifecycle;
 mod state;
+mod status;
 mod store;
+mod teardown;
 
-pub use lifecycle::{DownResult, LabUpOptions, ensure_up, lab_down, lab_status};
+pub use lifecycle::{LabUpOptions, ensure_up};
 pub use state::{
     Attachment, ContainerRecord, ContainerStatus, Endpoint, LabRecord, LabStatus, LinkRecord,
     Member, NetworkRecord, PortClaim, SCHEMA,
 };
+pub use status::lab_status;
 pub use store::{Pending, PendingKind, Store};
+pub use teardown::{DownResult, lab_down};
 
 use crate::error::{Context, Error, Result};
 use std::fs::File;

@@ -1,0 +1,109 @@
+//! `lab status`: what exists, what runs, and anything broken or leaked.
+
+use super::{Lab, LabStatus};
+use crate::error::Result;
+use crate::netns;
+
+/// What `lab status` reports.
+#[derive(Debug, serde::Serialize)]
+pub struct LabReport {
+    /// Lab name.
+    pub lab: String,
+    /// `up`, `creating`, `absent`, or `broken`.
+    pub status: String,
+    /// Namespaces of the lab that exist.
+    pub namespaces: Vec<String>,
+    /// Containers: name, state.
+    pub containers: Vec<(String, String)>,
+    /// Networks, by name.
+    pub networks: Vec<String>,
+    /// Lab processes alive.
+    pub processes: Vec<i32>,
+    /// Problems found (leaked or missing objects).
+    pub problems: Vec<String>,
+}
+
+/// `lab status`: what exists, what runs, and anything broken or leaked.
+pub fn lab_status(lab: &Lab) -> Result<LabReport> {
+    let store = lab.store();
+    let st = match store.lab() {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(LabReport {
+                lab: lab.name.clone(),
+                status: "broken".into(),
+                namespaces: netns::list_with_prefix(&lab.netns_prefix()),
+                containers: Vec::new(),
+                networks: Vec::new(),
+                processes: Vec::new(),
+                problems: vec![e.to_string()],
+            });
+        }
+    };
+    let namespaces = netns::list_with_prefix(&lab.netns_prefix());
+    let mut problems = Vec::new();
+    let mut containers = Vec::new();
+    let mut networks = Vec::new();
+    let mut processes = Vec::new();
+    let status = match &st {
+        None if namespaces.is_empty() => "absent".to_string(),
+        None => {
+            problems.push(format!(
+                "namespaces exist without a state file (run `dockernet --lab {} lab down`)",
+                lab.name
+            ));
+            "broken".into()
+        }
+        Some(s) => {
+            for p in &s.processes {
+                if p.alive() {
+                    processes.push(p.pid);
+                } else {
+                    problems.push(format!("lab process {} is gone", p.pid));
+                }
+            }
+            let mut expected = vec![lab.world_ns(), lab.host_ns()];
+            for n in store.networks()? {
+                networks.push(n.name.clone());
+            }
+            for c in store.containers()? {
+                let running = c.shim.is_some_and(|p| p.alive());
+                containers.push((
+                    c.name.clone(),
+                    if running {
+                        "running".into()
+                    } else {
+                        format!("{:?}", c.status).to_lowercase()
+                    },
+                ));
+                if c.status == super::ContainerStatus::Running && c.owns_sandbox() {
+                    expected.push(c.netns.clone());
+                }
+            }
+            for e in &expected {
+                if !namespaces.contains(e) && !e.ends_with("-host-shared") {
+                    problems.push(format!("namespace {e} is missing"));
+                }
+            }
+            for n in &namespaces {
+                if !expected.contains(n) {
+                    problems.push(format!("namespace {n} is not recorded (leaked)"));
+                }
+            }
+            match s.status {
+                LabStatus::Up if problems.is_empty() => "up".into(),
+                LabStatus::Up => "broken".into(),
+                LabStatus::Creating => "creating".into(),
+            }
+        }
+    };
+    Ok(LabReport {
+        lab: lab.name.clone(),
+        status,
+        namespaces,
+        containers,
+        networks,
+        processes,
+        problems,
+    })
+}

@@ -1,0 +1,206 @@
+//! Removing a lab: `lab down`, and the teardown a half-built lab gets before it is
+//! built again. The undo logs are replayed first; a sweep by name removes whatever no
+//! record names, so a damaged or missing state never strands a lab.
+
+use super::{Lab, NetworkRecord};
+use crate::error::{Error, Result};
+use crate::netns;
+use crate::step::{Executor, Step};
+use crate::util::ProcRef;
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// Remove everything of a lab: processes, namespaces, mounts, files. Replays the
+/// recorded undo logs (containers, then networks, then the lab's own steps), then sweeps
+/// by name whatever no record names (a damaged or missing state, a crash before a
+/// write). Keeps going past failures and reports them all at the end.
+pub async fn teardown(lab: &Lab, exec: &mut Executor) -> Result<()> {
+    let store = lab.store();
+    let rec = store.lab().ok().flatten();
+    let containers = store.containers().unwrap_or_default();
+    let networks = store.networks().unwrap_or_default();
+    let mut procs: Vec<ProcRef> = Vec::new();
+    if let Some(r) = &rec {
+        procs.extend(r.processes.iter().copied());
+    }
+    for c in &containers {
+        procs.extend(c.processes());
+    }
+    procs.extend(our_processes_in(lab));
+    // Shims, inits and proxies of this lab whose namespace is already gone.
+    procs.extend(crate::util::processes_with_env_prefix(
+        crate::util::OWNER_ENV,
+        &format!("{}/", lab.dir().display()),
+    ));
+    exec.narrate(&format!("# stop every process of lab {}", lab.name));
+    exec.signal(&procs, libc::SIGKILL, Duration::from_secs(2));
+
+    // User-defined networks before the predefined ones, newest first.
+    let mut nets: Vec<&NetworkRecord> = networks.iter().collect();
+    nets.sort_by(|a, b| {
+        (a.predefined, -a.created)
+            .partial_cmp(&(b.predefined, -b.created))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let mut undo: Vec<Step> = Vec::new();
+    for c in &containers {
+        let mut own: Vec<Step> = c.sandbox_steps.clone();
+        for e in &c.endpoints {
+            own.extend(e.steps.iter().cloned());
+        }
+        undo.extend(own.iter().rev().filter_map(Step::inverse));
+    }
+    for n in nets {
+        undo.extend(n.steps.iter().rev().filter_map(Step::inverse));
+    }
+    if let Some(r) = &rec {
+        undo.extend(r.steps.iter().rev().filter_map(Step::inverse));
+    }
+    // What lives inside a namespace dies with it: only the namespace removals of the
+    // log (and the sweep's) need to run, not every rule and link inside them.
+    let mut doomed: HashSet<String> = netns::list_with_prefix(&lab.netns_prefix())
+        .into_iter()
+        .collect();
+    for s in &undo {
+        if let Step::NetnsDel { name } = s {
+            doomed.insert(name.clone());
+        }
+    }
+    let inside_doomed = |s: &Step| match s {
+        Step::LinkDel { ns, .. } | Step::Firewall { ns, .. } => doomed.contains(ns),
+        _ => false,
+    };
+    let mut errors: Vec<String> = Vec::new();
+    let mut deleted: HashSet<String> = HashSet::new();
+    for s in undo.iter().filter(|s| !inside_doomed(s)) {
+        if let Step::NetnsDel { name } = s
+            && !deleted.insert(name.clone())
+        {
+            continue;
+        }
+        if let Err(e) = exec.run(s).await {
+            errors.push(e.to_string());
+        }
+    }
+    // The sweep: namespaces of the lab that no record named.
+    for name in netns::list_with_prefix(&lab.netns_prefix()) {
+        if deleted.contains(&name) && !netns::exists(&name) {
+            continue;
+        }
+        if let Err(e) = exec.run(&Step::NetnsDel { name }).await {
+            errors.push(e.to_string());
+        }
+    }
+    if let Err(e) = exec
+        .run(&Step::UtsDel {
+            path: lab.host_uts_path().display().to_string(),
+        })
+        .await
+    {
+        errors.push(e.to_string());
+    }
+    if exec.effects() {
+        // Any leftover mount under the lab directory (there should be none).
+        for m in mounts_under(&lab.dir().display().to_string()) {
+            let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
+        }
+    }
+    // Everything but the lock file, which the caller still holds.
+    for entry in std::fs::read_dir(lab.dir()).into_iter().flatten().flatten() {
+        if entry.file_name() == "lock" {
+            continue;
+        }
+        if let Err(e) = exec.remove_path(&entry.path()) {
+            errors.push(e.to_string());
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "lab {}: {} thing(s) could not be removed: {}",
+            lab.name,
+            errors.len(),
+            errors.join("; ")
+        )))
+    }
+}
+
+/// Processes running our own binary inside this lab's namespaces: ours to end even
+/// when the state file lost track of them (a `kill -9` between spawn and save).
+fn our_processes_in(lab: &Lab) -> Vec<ProcRef> {
+    let Ok(me) = std::fs::read_link("/proc/self/exe") else {
+        return Vec::new();
+    };
+    let inodes: Vec<u64> = netns::list_with_prefix(&lab.netns_prefix())
+        .iter()
+        .filter_map(|n| netns::inode(&netns::path(n)))
+        .collect();
+    if inodes.is_empty() {
+        return Vec::new();
+    }
+    crate::util::other_processes()
+        .filter(|(_, dir)| {
+            netns::inode(&dir.join("ns/net")).is_some_and(|ino| inodes.contains(&ino))
+        })
+        .filter(|(_, dir)| std::fs::read_link(dir.join("exe")).is_ok_and(|e| e == me))
+        .filter_map(|(pid, _)| ProcRef::of(pid))
+        .collect()
+}
+
+/// Mount points at or below `prefix`, deepest first.
+pub fn mounts_under(prefix: &str) -> Vec<String> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut v: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(4))
+        .filter(|m| m.starts_with(prefix))
+        .map(String::from)
+        .collect();
+    v.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    v
+}
+
+/// What `lab down` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownResult {
+    /// Nothing of the lab existed.
+    Absent,
+    /// Removed by replaying its records.
+    Removed,
+    /// The records were damaged or missing: removed by the names of its objects.
+    RemovedByName,
+}
+
+/// `lab down`: remove the lab whole.
+pub async fn lab_down(lab: &Lab, exec: &mut Executor) -> Result<DownResult> {
+    let _lock = lab.lock_for(exec.dry_run())?;
+    let store = lab.store();
+    let readable = store.lab();
+    let leftovers = !netns::list_with_prefix(&lab.netns_prefix()).is_empty();
+    // The lock file is ours (just created); anything else is a trace of the lab.
+    let traces = std::fs::read_dir(lab.dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.file_name() != "lock");
+    let result = match &readable {
+        // A damaged container record leaves teardown to find the containers by name.
+        Ok(Some(_)) if store.containers().is_ok() => DownResult::Removed,
+        Ok(None) if !leftovers && !traces => DownResult::Absent,
+        _ => DownResult::RemovedByName,
+    };
+    if result == DownResult::Absent && exec.effects() {
+        let _ = std::fs::remove_file(lab.dir().join("lock"));
+        let _ = std::fs::remove_dir(lab.dir());
+    }
+    if result == DownResult::Absent {
+        return Ok(result);
+    }
+    teardown(lab, exec).await?;
+    if exec.effects() {
+        let _ = std::fs::remove_file(lab.dir().join("lock"));
+        let _ = std::fs::remove_dir(lab.dir());
+    }
+    Ok(result)
+}

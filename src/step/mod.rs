@@ -1,0 +1,291 @@
+//! The one stream of steps. Every change dockernet makes to the kernel is a [`Step`]:
+//! it can be performed, narrated as the command a learner would type, recorded, and
+//! undone. `--explain` prints steps as they run, `--dry-run` prints them only, lessons
+//! collect them, and `rm` / `lab down` / crash recovery replay the inverses. The
+//! [`Executor`] (`executor.rs`) performs them.
+
+mod executor;
+
+pub use executor::{Executor, Mode};
+
+use crate::error::{Error, Result};
+use crate::firewall::Batch;
+use std::net::Ipv4Addr;
+
+/// One kernel change. Namespaces are named by their /run/netns name (`dn-default-host`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Step {
+    /// `ip netns add NAME`
+    NetnsAdd {
+        /// Namespace name.
+        name: String,
+    },
+    /// `ip netns del NAME`
+    NetnsDel {
+        /// Namespace name.
+        name: String,
+    },
+    /// A persistent UTS namespace with its own hostname (the lab host's).
+    UtsAdd {
+        /// Where the namespace is bind-mounted.
+        path: String,
+        /// Hostname inside it.
+        hostname: String,
+    },
+    /// Remove a persistent UTS namespace.
+    UtsDel {
+        /// Where the namespace is bind-mounted.
+        path: String,
+    },
+    /// `ip -n NS link add NAME address MAC type bridge; ip -n NS link set NAME up`
+    BridgeAdd {
+        /// Namespace.
+        ns: String,
+        /// Bridge name.
+        name: String,
+        /// Bridge MAC.
+        mac: String,
+    },
+    /// `ip -n NS link add NAME master M up type veth peer name PEER netns PEER_NS address MAC`
+    VethAdd {
+        /// Namespace of the first end.
+        ns: String,
+        /// Name of the first end.
+        name: String,
+        /// Bridge to enslave the first end to.
+        master: Option<String>,
+        /// Name of the peer end.
+        peer: String,
+        /// Namespace the peer is created in.
+        peer_ns: String,
+        /// MAC of the peer end.
+        peer_mac: Option<String>,
+    },
+    /// `ip -n NS link del NAME`
+    LinkDel {
+        /// Namespace.
+        ns: String,
+        /// Link name.
+        name: String,
+    },
+    /// `ip -n NS addr add CIDR dev DEV`
+    AddrAdd {
+        /// Namespace.
+        ns: String,
+        /// Device.
+        dev: String,
+        /// Address with prefix length, `172.17.0.2/16`.
+        cidr: String,
+    },
+    /// `ip -n NS link set DEV up`
+    LinkUp {
+        /// Namespace.
+        ns: String,
+        /// Device.
+        dev: String,
+    },
+    /// `bridge -n NS link set dev DEV hairpin on`
+    Hairpin {
+        /// Namespace.
+        ns: String,
+        /// Bridge port.
+        dev: String,
+    },
+    /// `ip -n NS route add default via GW`
+    RouteDefault {
+        /// Namespace.
+        ns: String,
+        /// Gateway.
+        via: Ipv4Addr,
+    },
+    /// `ip netns exec NS sysctl -w KEY=VALUE`
+    Sysctl {
+        /// Namespace.
+        ns: String,
+        /// Sysctl key, dotted.
+        key: String,
+        /// Value.
+        value: String,
+    },
+    /// One `iptables-restore --noflush` batch inside NS.
+    Firewall {
+        /// Namespace.
+        ns: String,
+        /// The rules.
+        batch: Batch,
+    },
+    /// A comment for the learner; changes nothing.
+    Note {
+        /// Text, printed as `# text`.
+        text: String,
+    },
+}
+
+impl Step {
+    /// The equivalent commands a learner could type, one per line.
+    pub fn commands(&self) -> Vec<String> {
+        match self {
+            Step::NetnsAdd { name } => vec![format!("ip netns add {name}")],
+            Step::NetnsDel { name } => vec![format!("ip netns del {name}")],
+            Step::UtsAdd { path, hostname } => vec![format!(
+                "touch {path} && unshare --uts={path} hostname {hostname}"
+            )],
+            Step::UtsDel { path } => vec![format!("umount {path} && rm {path}")],
+            Step::BridgeAdd { ns, name, mac } => vec![
+                format!("ip -n {ns} link add {name} address {mac} type bridge"),
+                format!("ip -n {ns} link set {name} up"),
+            ],
+            Step::VethAdd {
+                ns,
+                name,
+                master,
+                peer,
+                peer_ns,
+                peer_mac,
+            } => {
+                let master = master
+                    .as_ref()
+                    .map(|m| format!(" master {m}"))
+                    .unwrap_or_default();
+                let mac = peer_mac
+                    .as_ref()
+                    .map(|m| format!(" address {m}"))
+                    .unwrap_or_default();
+                vec![format!(
+                    "ip -n {ns} link add {name}{master} up type veth peer name {peer}{mac} netns {peer_ns}"
+                )]
+            }
+            Step::LinkDel { ns, name } => vec![format!("ip -n {ns} link del {name}")],
+            Step::AddrAdd { ns, dev, cidr } => {
+                vec![format!("ip -n {ns} addr add {cidr} dev {dev}")]
+            }
+            Step::LinkUp { ns, dev } => vec![format!("ip -n {ns} link set {dev} up")],
+            Step::Hairpin { ns, dev } => {
+                vec![format!("bridge -n {ns} link set dev {dev} hairpin on")]
+            }
+            Step::RouteDefault { ns, via } => {
+                vec![format!("ip -n {ns} route add default via {via}")]
+            }
+            Step::Sysctl { ns, key, value } => {
+                vec![format!("ip netns exec {ns} sysctl -w {key}={value}")]
+            }
+            Step::Firewall { ns, batch } => {
+                let mut out = Vec::new();
+                for op in &batch.ops {
+                    if let Some(why) = op.why() {
+                        out.push(format!("# {why}"));
+                    }
+                    out.push(format!("ip netns exec {ns} {}", op.command()));
+                }
+                out
+            }
+            Step::Note { text } => vec![format!("# {text}")],
+        }
+    }
+
+    /// The step that undoes this one, if it created something that outlives its
+    /// namespace's removal. Addresses, routes and sysctls die with their link or namespace.
+    pub fn inverse(&self) -> Option<Step> {
+        match self {
+            Step::NetnsAdd { name } => Some(Step::NetnsDel { name: name.clone() }),
+            Step::UtsAdd { path, .. } => Some(Step::UtsDel { path: path.clone() }),
+            Step::BridgeAdd { ns, name, .. } => Some(Step::LinkDel {
+                ns: ns.clone(),
+                name: name.clone(),
+            }),
+            Step::VethAdd { ns, name, .. } => Some(Step::LinkDel {
+                ns: ns.clone(),
+                name: name.clone(),
+            }),
+            Step::Firewall { ns, batch } => {
+                let inv = batch.inverse();
+                (!inv.is_empty()).then(|| Step::Firewall {
+                    ns: ns.clone(),
+                    batch: inv,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Parse `172.17.0.2/16`.
+pub fn parse_cidr(cidr: &str) -> Result<(Ipv4Addr, u8)> {
+    let bad = || Error::msg(format!("invalid address {cidr}: expected A.B.C.D/N"));
+    let (ip, len) = cidr.split_once('/').ok_or_else(bad)?;
+    let ip: Ipv4Addr = ip.parse().map_err(|_| bad())?;
+    let len: u8 = len.parse().map_err(|_| bad())?;
+    if len > 32 {
+        return Err(bad());
+    }
+    Ok((ip, len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn veth_narration_is_a_real_ip_command() {
+        let s = Step::VethAdd {
+            ns: "dn-x-host".into(),
+            name: "veth1234567".into(),
+            master: Some("docker0".into()),
+            peer: "eth0".into(),
+            peer_ns: "dn-x-ctr-web1".into(),
+            peer_mac: Some("02:42:ac:11:00:02".into()),
+        };
+        assert_eq!(
+            s.commands(),
+            vec![
+                "ip -n dn-x-host link add veth1234567 master docker0 up type veth peer name eth0 address 02:42:ac:11:00:02 netns dn-x-ctr-web1"
+            ]
+        );
+        assert_eq!(
+            s.inverse(),
+            Some(Step::LinkDel {
+                ns: "dn-x-host".into(),
+                name: "veth1234567".into()
+            })
+        );
+    }
+
+    #[test]
+    fn addresses_and_routes_have_no_inverse() {
+        let s = Step::AddrAdd {
+            ns: "n".into(),
+            dev: "eth0".into(),
+            cidr: "172.17.0.2/16".into(),
+        };
+        assert_eq!(s.inverse(), None);
+        assert_eq!(
+            Step::NetnsAdd { name: "n".into() }.inverse(),
+            Some(Step::NetnsDel { name: "n".into() })
+        );
+    }
+
+    #[test]
+    fn steps_serialize_for_the_undo_log() {
+        let s = Step::RouteDefault {
+            ns: "n".into(),
+            via: Ipv4Addr::new(172, 17, 0, 1),
+        };
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(
+            json,
+            r#"{"op":"route_default","ns":"n","via":"172.17.0.1"}"#
+        );
+        assert_eq!(serde_json::from_str::<Step>(&json).unwrap(), s);
+    }
+
+    #[test]
+    fn cidr_parsing_rejects_garbage() {
+        assert_eq!(
+            parse_cidr("172.17.0.2/16").unwrap(),
+            (Ipv4Addr::new(172, 17, 0, 2), 16)
+        );
+        assert!(parse_cidr("172.17.0.2").is_err());
+        assert!(parse_cidr("172.17.0.2/33").is_err());
+    }
+}
