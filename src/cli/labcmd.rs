@@ -23,7 +23,10 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
             };
             let st = crate::lab::ensure_up(lab, &mut ex, &opts).await;
             if existed && st.is_ok() {
-                ex.narrate(&format!("# lab {} is up already: nothing to build", lab.name));
+                ex.narrate(&format!(
+                    "# lab {} is up already: nothing to build",
+                    lab.name
+                ));
             }
             ex.close().await;
             let st = st?;

@@ -115,9 +115,8 @@ impl Driver for BridgeDriver {
         let used = ctx.store.ips_in_use(&net.id);
         let ip = match j.attachment.ip {
             // Docker's texts: `invalid config for network NAME: invalid endpoint settings: ...`
-            Some(ip) => crate::ipam::request_static(pool, &ip.to_string(), &used).map_err(|e| {
-                refuse(format!("invalid config for network {}: {e}", net.name))
-            })?,
+            Some(ip) => crate::ipam::request_static(pool, &ip.to_string(), &used)
+                .map_err(|e| refuse(format!("invalid config for network {}: {e}", net.name)))?,
             None => crate::ipam::allocate(pool, &used)
                 .map_err(|e| refuse(format!("{e}: {} ({})", net.name, &net.id[..12])))?,
         };

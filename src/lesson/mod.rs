@@ -237,8 +237,8 @@ mod tests {
         // Every claim of the single-host half and of user-defined networks (C03, C32
         // and C34 wait for the embedded DNS; C17 and C28 for lab hosts and drivers).
         let want = [
-            1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 24, 25,
-            26, 27, 29, 30, 31, 33, 35, 36, 37,
+            1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 24, 25, 26,
+            27, 29, 30, 31, 33, 35, 36, 37,
         ];
         for n in want {
             let c = format!("C{n:02}");

@@ -5,8 +5,8 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::tcp::TcpOptions;
 use super::relay::{Half, PipePool, Ready};
+use super::tcp::TcpOptions;
 use super::test_util::*;
 
 #[test]
