@@ -22,7 +22,8 @@ use crate::error::{Context, Error, Result};
 use std::fs::File;
 use std::path::PathBuf;
 
-/// Root of all lab state (tmpfs: gone after a reboot, like the namespaces).
+/// Root of all lab state. /run is a tmpfs on most systems (gone after a reboot, like the
+/// namespaces); on the classroom VMs it is plain ext4, which is why state writes are few.
 pub const STATE_ROOT: &str = "/run/dockernet";
 /// Prefix of every namespace dockernet creates under /run/netns.
 pub const NETNS_PREFIX: &str = "dn-";
