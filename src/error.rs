@@ -79,6 +79,16 @@ impl Error {
         self
     }
 
+    /// Ok when `errors` is empty; otherwise one error naming what was being done and
+    /// every failure, in order (cleaning goes on past a failure and reports them all).
+    pub fn all(context: impl fmt::Display, errors: Vec<Error>) -> Result<()> {
+        if errors.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+        Err(Error::msg(format!("{context}: {}", list.join("; "))))
+    }
+
     /// The message without the `dockernet:` prefix.
     pub fn message(&self) -> &str {
         &self.message

@@ -246,13 +246,7 @@ pub async fn network(lab: &Lab, mode: Mode, c: NetworkCommand) -> Result<i32> {
             let r = async {
                 let net = d.store.find_network(&network)?;
                 let id = d.store.find_container(&container)?.id;
-                let mut rec = crate::container::settle(&mut d, &mut ex, &id)
-                    .await?
-                    .ok_or_else(|| {
-                        Error::msg(format!(
-                            "Error response from daemon: No such container: {container}"
-                        ))
-                    })?;
+                let mut rec = settled(&mut d, &mut ex, &id, &container).await?;
                 crate::container::connect(
                     &mut d,
                     &mut ex,
@@ -293,13 +287,7 @@ pub async fn network(lab: &Lab, mode: Mode, c: NetworkCommand) -> Result<i32> {
                     }
                     Err(e) => return Err(e),
                 };
-                let mut rec = crate::container::settle(&mut d, &mut ex, &id)
-                    .await?
-                    .ok_or_else(|| {
-                        Error::msg(format!(
-                            "Error response from daemon: No such container: {container}"
-                        ))
-                    })?;
+                let mut rec = settled(&mut d, &mut ex, &id, &container).await?;
                 crate::container::disconnect(&mut d, &mut ex, &mut rec, &net).await
             }
             .await;
@@ -307,6 +295,21 @@ pub async fn network(lab: &Lab, mode: Mode, c: NetworkCommand) -> Result<i32> {
             r.map(|_| 0).map_err(|e| Error::msg(e.message()))
         }
     }
+}
+
+/// A container's record brought up to date first (its process may have ended since the
+/// last command): connect and disconnect act on what the container is now.
+async fn settled(
+    d: &mut crate::lab::Daemon<'_>,
+    ex: &mut Executor,
+    id: &str,
+    given: &str,
+) -> Result<crate::lab::ContainerRecord> {
+    crate::container::settle(d, ex, id).await?.ok_or_else(|| {
+        Error::msg(format!(
+            "Error response from daemon: No such container: {given}"
+        ))
+    })
 }
 
 /// Docker's prune prompt; false unless the answer is y / yes.

@@ -215,18 +215,8 @@ pub async fn disconnect(
     }
     d.store.save_container(ex, rec)?;
     rewrite_hosts(d, ex, rec)?;
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::msg(format!(
-            "disconnecting {} from {}: {}",
-            rec.name,
-            net.name,
-            errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        )))
-    }
+    Error::all(
+        format!("disconnecting {} from {}", rec.name, net.name),
+        errors,
+    )
 }

@@ -354,19 +354,7 @@ async fn release_network(
         errors.extend(ex.undo(&e.steps).await);
     }
     errors.extend(ex.undo(&std::mem::take(&mut rec.sandbox_steps)).await);
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::msg(format!(
-            "releasing the network of {}: {}",
-            rec.name,
-            errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        )))
-    }
+    Error::all(format!("releasing the network of {}", rec.name), errors)
 }
 
 /// Record that a container's process ended: exit code and time from what its shim wrote.

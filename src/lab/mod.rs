@@ -161,28 +161,27 @@ impl Lab {
         format!("{}ctr-{container_name}", self.netns_prefix())
     }
 
-    /// Take the lab's lock, creating its directory if needed.
-    pub fn lock(&self) -> Result<LabLock> {
+    fn lock_file(&self) -> Result<File> {
         std::fs::create_dir_all(self.dir())
             .with_ctx(|| format!("creating {}", self.dir().display()))?;
-        let file = File::options()
+        File::options()
             .create(true)
             .truncate(false)
             .write(true)
             .open(self.dir().join("lock"))
-            .ctx("opening the lab lock")?;
+            .ctx("opening the lab lock")
+    }
+
+    /// Take the lab's lock, creating its directory if needed.
+    pub fn lock(&self) -> Result<LabLock> {
+        let file = self.lock_file()?;
         file.lock().ctx("locking the lab")?;
         Ok(LabLock { _file: Some(file) })
     }
 
     /// The lock if nobody holds it now; `None` if another command does.
     pub fn try_lock(&self) -> Result<Option<LabLock>> {
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.dir().join("lock"))
-            .ctx("opening the lab lock")?;
+        let file = self.lock_file()?;
         match file.try_lock() {
             Ok(()) => Ok(Some(LabLock { _file: Some(file) })),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),

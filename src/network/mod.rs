@@ -215,19 +215,7 @@ pub async fn remove(d: &mut Daemon<'_>, ex: &mut Executor, key: &str) -> Result<
 async fn delete(d: &mut Daemon<'_>, ex: &mut Executor, net: &NetworkRecord) -> Result<()> {
     let errors = ex.undo(&net.steps).await;
     d.store.remove_network(ex, net)?;
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::msg(format!(
-            "removing network {}: {}",
-            net.name,
-            errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        )))
-    }
+    Error::all(format!("removing network {}", net.name), errors)
 }
 
 /// `network prune`: every user-defined network no container is attached to. Returns
