@@ -114,7 +114,12 @@ pub fn proc_start_time(pid: i32) -> Option<u64> {
 
 /// Write a file atomically: write a temporary sibling, then rename over the target.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    // Appended, not `with_extension`: `ips/172.18.0.5` must not become `172.18.0.tmpN`.
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!("{name}.tmp{}", std::process::id()));
     let mut f = std::fs::File::create(&tmp).with_ctx(|| format!("writing {}", tmp.display()))?;
     f.write_all(data)
         .with_ctx(|| format!("writing {}", tmp.display()))?;

@@ -168,7 +168,6 @@ impl Store {
 
     /// Save the lab record.
     pub fn save_lab(&self, ex: &Executor, r: &LabRecord) -> Result<()> {
-        ex.create_dir(&self.dir())?;
         self.put(ex, &self.lab_path(), encode(r)?)
     }
 
@@ -248,7 +247,6 @@ impl Store {
     /// Save a container record and its name index entry.
     pub fn save_container(&self, ex: &Executor, c: &ContainerRecord) -> Result<()> {
         let dir = self.container_dir(&c.id);
-        ex.create_dir(&dir)?;
         self.put(ex, &dir.join("record.json"), encode(c)?)?;
         // The name index is written once: every rewrite would allocate an inode and free
         // one, and on a /run without tmpfs (ext4 without a journal, as on the classroom
@@ -257,7 +255,6 @@ impl Store {
             return Ok(());
         }
         let names = self.dir().join("names");
-        ex.create_dir(&names)?;
         self.put(ex, &names.join(&c.name), c.id.as_bytes().to_vec())
     }
 
@@ -334,14 +331,12 @@ impl Store {
     /// Save a network record and its name.
     pub fn save_network(&self, ex: &Executor, n: &NetworkRecord) -> Result<()> {
         let dir = self.network_dir(&n.id);
-        ex.create_dir(&dir)?;
         self.put(ex, &dir.join("network.json"), encode(n)?)?;
         let names = self.dir().join("netnames");
         let path = names.join(&n.name);
         if self.read_string(&path).is_some_and(|id| id.trim() == n.id) {
             return Ok(());
         }
-        ex.create_dir(&names)?;
         self.put(ex, &path, n.id.as_bytes().to_vec())
     }
 
@@ -372,7 +367,6 @@ impl Store {
     /// Record a container as attached.
     pub fn add_member(&self, ex: &Executor, network_id: &str, m: &Member) -> Result<()> {
         let dir = self.network_dir(network_id).join("members");
-        ex.create_dir(&dir)?;
         self.put(ex, &dir.join(&m.container), encode(m)?)
     }
 
@@ -401,7 +395,6 @@ impl Store {
         container: &str,
     ) -> Result<()> {
         let dir = self.network_dir(network_id).join("ips");
-        ex.create_dir(&dir)?;
         self.put(ex, &dir.join(ip.to_string()), container.as_bytes().to_vec())
     }
 
@@ -442,7 +435,6 @@ impl Store {
         network: Option<&str>,
     ) -> Result<()> {
         let dir = self.dir().join("pending");
-        ex.create_dir(&dir)?;
         let p = Pending {
             id: id.to_string(),
             kind,
