@@ -71,33 +71,6 @@ fn link_names(ns: &str) -> Vec<String> {
     v
 }
 
-/// Ports of a bridge in the lab host, sorted.
-fn ports_of(lab: &Lab, bridge: &str) -> Vec<String> {
-    let mut v: Vec<String> =
-        parse_links(&ip(&lab.host(), &["-o", "link", "show", "master", bridge]))
-            .into_iter()
-            .map(|l| l.name)
-            .collect();
-    v.sort();
-    v
-}
-
-/// The lab host's rules as `iptables-save` prints them, without comments and counters.
-fn host_rules(lab: &Lab) -> Vec<String> {
-    exec_in_ok(&lab.host(), &["iptables-save"])
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| match l.strip_prefix(':') {
-            Some(chain) => chain
-                .split_whitespace()
-                .take(2)
-                .collect::<Vec<_>>()
-                .join(" "),
-            None => l.to_string(),
-        })
-        .collect()
-}
-
 /// The packet counter of one rule of the lab host, given as `iptables -S` prints it
 /// (`-A CHAIN ...`), read from `iptables -v -S` (which adds `-c PACKETS BYTES`).
 fn packets(lab: &Lab, table: &str, rule: &str) -> u64 {
@@ -245,7 +218,7 @@ fn c27_connect_crosses_the_isolation_and_disconnect_restores_it() {
         .expect("a mynet endpoint with its veth in tomcat01's record")
         .to_string();
     assert!(
-        ports_of(&lab, &bridge).contains(&veth),
+        lab.bridge_ports(&bridge).contains(&veth),
         "expected tomcat01's new veth {veth} on {bridge}"
     );
 
@@ -260,7 +233,7 @@ fn c27_connect_crosses_the_isolation_and_disconnect_restores_it() {
         "expected the veth {veth} gone from the lab host after disconnect"
     );
     assert_eq!(
-        ports_of(&lab, &bridge).len(),
+        lab.bridge_ports(&bridge).len(),
         1,
         "expected only web's veth on {bridge}"
     );
@@ -363,7 +336,7 @@ fn icc_false_keeps_a_networks_containers_apart() {
     let bridge = br(&id);
     lab.run_d("n1", &["--net", "noicc", "busybox", "sleep", "600"]);
     lab.run_d("n2", &["--net", "noicc", "busybox", "sleep", "600"]);
-    let rules = host_rules(&lab);
+    let rules = iptables_rules(&lab.host());
     let drop = format!("-A FORWARD -i {bridge} -o {bridge} -j DROP");
     assert!(
         rules.contains(&drop),
@@ -391,7 +364,7 @@ fn publish_on_a_user_network_goes_through_its_bridge() {
     let id = create(&lab, &["--subnet", "192.168.0.0/16", "mynet"]);
     let bridge = br(&id);
     lab.run_d("web", &["--net", "mynet", "-p", "8080:80", "httpd"]);
-    let rules = host_rules(&lab);
+    let rules = iptables_rules(&lab.host());
     let dnat = format!(
         "-A DOCKER ! -i {bridge} -p tcp -m tcp --dport 8080 -j DNAT --to-destination 192.168.0.2:80"
     );
@@ -544,7 +517,7 @@ fn stopped_container_connected_comes_back_with_both_interfaces() {
         "expected eth1 on mynet after peer's .2"
     );
     assert_eq!(
-        ports_of(&lab, &br(&id)).len(),
+        lab.bridge_ports(&br(&id)).len(),
         2,
         "expected two veths on mynet's bridge"
     );
@@ -571,7 +544,7 @@ fn stopped_container_connected_comes_back_with_both_interfaces() {
 fn rm_prune_and_lab_down_leave_no_trace() {
     let lab = Lab::new("net_rm");
     lab.ok(&["lab", "up"]);
-    let rules_before = host_rules(&lab);
+    let rules_before = iptables_rules(&lab.host());
     let links_before = link_names(&lab.host());
     let id = create(&lab, &["--subnet", "192.168.0.0/16", "mynet"]);
     let bridge = br(&id);
@@ -593,7 +566,7 @@ fn rm_prune_and_lab_down_leave_no_trace() {
         "expected no rule naming {bridge}, saw:\n{save}"
     );
     assert_eq!(
-        host_rules(&lab),
+        iptables_rules(&lab.host()),
         rules_before,
         "expected the host's rules as before the create"
     );

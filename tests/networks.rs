@@ -63,34 +63,6 @@ fn host_links(lab: &Lab) -> Vec<String> {
     v
 }
 
-/// Ports of a bridge in the lab host, sorted.
-fn ports_of(lab: &Lab, bridge: &str) -> Vec<String> {
-    let mut v: Vec<String> =
-        parse_links(&ip(&lab.host(), &["-o", "link", "show", "master", bridge]))
-            .into_iter()
-            .map(|l| l.name)
-            .collect();
-    v.sort();
-    v
-}
-
-/// The lab host's rules as `iptables-save` prints them, without comments and counters.
-fn host_rules(lab: &Lab) -> Vec<String> {
-    exec_in_ok(&lab.host(), &["iptables-save"])
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| match l.strip_prefix(':') {
-            // ":FORWARD DROP [12:345]": the policy stays, the counters go.
-            Some(chain) => chain
-                .split_whitespace()
-                .take(2)
-                .collect::<Vec<_>>()
-                .join(" "),
-            None => l.to_string(),
-        })
-        .collect()
-}
-
 /// Every record under /run/dockernet/<lab>/ with its content (not the web server's log,
 /// the lock, or the UTS namespace mount, which are not records).
 fn records(lab: &Lab) -> BTreeMap<String, String> {
@@ -139,7 +111,7 @@ fn footprint(lab: &Lab) -> Footprint {
     Footprint {
         namespaces: lab.namespaces(),
         host_links: host_links(lab),
-        rules: host_rules(lab),
+        rules: iptables_rules(&lab.host()),
         records: records(lab),
     }
 }
@@ -249,7 +221,7 @@ fn c33_network_is_a_br_bridge_with_the_gateway_and_the_veths() {
         "expected {bridge} to hold 192.168.0.1/16, saw:\n{addr}"
     );
     assert!(
-        ports_of(&lab, &bridge).is_empty(),
+        lab.bridge_ports(&bridge).is_empty(),
         "expected {bridge} without ports before any container"
     );
     lab.run_d("c1", &["--net", "mynet", "busybox", "sleep", "600"]);
@@ -265,7 +237,7 @@ fn c33_network_is_a_br_bridge_with_the_gateway_and_the_veths() {
         .collect();
     veths.sort();
     assert_eq!(
-        ports_of(&lab, &bridge),
+        lab.bridge_ports(&bridge),
         veths,
         "expected the containers' veths to be the ports of {bridge}"
     );
@@ -286,7 +258,7 @@ fn c33_network_is_a_br_bridge_with_the_gateway_and_the_veths() {
         "expected mybr0 to hold the gateway 172.18.0.1/16 of the second network, saw: {addr}"
     );
     assert_eq!(
-        ports_of(&lab, "mybr0").len(),
+        lab.bridge_ports("mybr0").len(),
         1,
         "expected c3's veth on mybr0"
     );

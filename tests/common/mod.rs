@@ -340,13 +340,16 @@ impl Lab {
 
     /// Names of the ports of docker0 in the lab host, sorted.
     pub fn docker0_ports(&self) -> Vec<String> {
-        let mut v: Vec<String> = parse_links(&ip(
-            &self.host(),
-            &["-o", "link", "show", "master", "docker0"],
-        ))
-        .into_iter()
-        .map(|l| l.name)
-        .collect();
+        self.bridge_ports("docker0")
+    }
+
+    /// Names of the ports of a bridge in the lab host, sorted.
+    pub fn bridge_ports(&self, bridge: &str) -> Vec<String> {
+        let mut v: Vec<String> =
+            parse_links(&ip(&self.host(), &["-o", "link", "show", "master", bridge]))
+                .into_iter()
+                .map(|l| l.name)
+                .collect();
         v.sort();
         v
     }
