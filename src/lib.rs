@@ -5,6 +5,7 @@
 
 pub mod cli;
 mod container;
+mod dns;
 mod docker;
 mod driver;
 mod error;
@@ -25,10 +26,12 @@ mod util;
 mod view;
 
 /// The entry points `main` dispatches to before the CLI parses anything (the binary is
-/// multi-call: `docker-init`, `docker-proxy`, `__enter`, the images' programs).
+/// multi-call: `docker-init`, `docker-proxy`, `dockernet-dns`, `__enter`, the images'
+/// programs).
 pub mod entry {
     pub use crate::container::enter_main;
     pub use crate::container::init::shim_main;
+    pub use crate::dns::server::main as resolver_main;
     pub use crate::image::run_applet;
     pub use crate::proxy::proxy_main;
     pub use crate::util::STARTED;

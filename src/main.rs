@@ -27,6 +27,9 @@ fn main() {
     if base == "docker-proxy" {
         std::process::exit(entry::proxy_main(&args[1..]));
     }
+    if base == "dockernet-dns" {
+        std::process::exit(entry::resolver_main(&args[1..]));
+    }
     if args.get(1).map(String::as_str) == Some("__enter") {
         std::process::exit(entry::enter_main(&args[2..]));
     }

@@ -21,7 +21,14 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
                 userland_proxy,
                 icc,
             };
-            let st = crate::lab::ensure_up(lab, &mut ex, &opts).await;
+            let mut st = crate::lab::ensure_up(lab, &mut ex, &opts).await;
+            if let Ok(rec) = &st {
+                // dockerd runs with its embedded DNS server from the start.
+                let mut d = crate::lab::Daemon::new(lab, rec.clone());
+                if let Err(e) = crate::dns::ensure_running(&mut d, &mut ex).await {
+                    st = Err(e);
+                }
+            }
             if existed && st.is_ok() {
                 ex.narrate(&format!(
                     "# lab {} is up already: nothing to build",
@@ -152,11 +159,21 @@ pub async fn shell(lab: &Lab, mode: Mode, place: Place, command: Vec<String>) ->
         cmd.env("PS1", format!("[{label}:{}] \\w# ", lab.name));
         cmd.env("DOCKERNET_PLACE", label);
     }
+    // The host's own resolver (the lab's internet DNS), bound in the command's private
+    // mount namespace. Leaked: one small string for a process that only waits.
+    let resolv_conf = match place {
+        Place::Host => std::ffi::CString::new(lab.host_resolv_conf().display().to_string())
+            .ok()
+            .filter(|_| lab.host_resolv_conf().exists())
+            .map(|c| &*Box::leak(c.into_boxed_c_str())),
+        Place::World => None,
+    };
     // `net` and `uts` stay open here until the command has run.
     crate::netns::ChildSetup {
         net: Some(net.as_raw_fd()),
         uts: uts.as_ref().map(|u| u.as_raw_fd()),
         fresh_sys: true,
+        resolv_conf,
         ..Default::default()
     }
     .install(&mut cmd, Vec::new());

@@ -178,6 +178,7 @@ pub(crate) async fn open_lab<'a>(
     let rec = crate::lab::ensure_up(lab, exec, &Default::default()).await?;
     let mut d = crate::lab::Daemon::new(lab, rec);
     crate::recover::run(&mut d, exec).await?;
+    crate::dns::ensure_running(&mut d, exec).await?;
     Ok((lock, d))
 }
 

@@ -242,6 +242,7 @@ pub fn create_record(d: &Daemon, spec: &RunSpec) -> Result<ContainerRecord> {
         publish_all: spec.publish_all,
         ports: Vec::new(),
         proxies: Vec::new(),
+        dns: None,
     };
     let mut rec = rec;
     // Only bridge networks publish; host mode discards the ports (warned above).

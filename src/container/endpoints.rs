@@ -103,7 +103,14 @@ pub async fn connect(
     rec.endpoints.push(ep.clone());
     d.store.save_container(ex, rec)?;
     claim_endpoint(d, ex, rec, &ep)?;
-    if let Err(e) = ex.run_all(&ep.steps).await {
+    let mut result = ex.run_all(&ep.steps).await;
+    if result.is_ok() {
+        result = embedded_dns_on_connect(d, ex, rec, net).await;
+        if result.is_err() {
+            let _ = ex.undo(&ep.steps).await;
+        }
+    }
+    if let Err(e) = result {
         unclaim_endpoint(d, ex, rec, &ep)?;
         rec.attachments.retain(|a| a.network_id != net.id);
         rec.endpoints.retain(|e| e.network_id != net.id);
@@ -113,6 +120,30 @@ pub async fn connect(
     }
     rewrite_hosts(d, ex, rec)?;
     d.store.pending_done(ex, &rec.id)
+}
+
+/// A container joining its first user-defined network gets the embedded DNS server
+/// (its resolv.conf is rewritten in place: it is bind-mounted); one that has it already
+/// only tells the server about its new names.
+async fn embedded_dns_on_connect(
+    d: &mut Daemon<'_>,
+    ex: &mut Executor,
+    rec: &mut ContainerRecord,
+    net: &NetworkRecord,
+) -> Result<()> {
+    if rec.dns.is_some() || net.predefined || !rec.owns_sandbox() {
+        crate::dns::sync(d, ex, &rec.id);
+        return Ok(());
+    }
+    crate::dns::attach(d, ex, rec).await?;
+    let host = std::fs::read_to_string(d.lab.host_resolv_conf()).unwrap_or_default();
+    let path = d.store.container_dir(&rec.id).join("resolv.conf");
+    ex.narrate(&format!(
+        "# {}'s /etc/resolv.conf now names the embedded DNS server: nameserver 127.0.0.11",
+        rec.name
+    ));
+    ex.write_file(&path, crate::dns::resolv_conf_embedded(&host).as_bytes())?;
+    d.store.save_container(ex, rec)
 }
 
 /// Undo a connect that a dead process left half-done.
@@ -143,6 +174,7 @@ pub(super) async fn rollback_connect(
     rec.endpoints.retain(|e| e.network_id != net_id);
     rec.attachments.retain(|a| a.network_id != net_id);
     d.store.save_container(ex, rec)?;
+    crate::dns::sync(d, ex, &rec.id);
     rewrite_hosts(d, ex, rec)
 }
 
@@ -214,6 +246,7 @@ pub async fn disconnect(
         }
     }
     d.store.save_container(ex, rec)?;
+    crate::dns::sync(d, ex, &rec.id);
     rewrite_hosts(d, ex, rec)?;
     Error::all(
         format!("disconnecting {} from {}", rec.name, net.name),

@@ -40,10 +40,11 @@ fn write_files(d: &Daemon, ex: &Executor, rec: &ContainerRecord, sb: &SandboxPla
                 Some(h) => h.clone(),
                 None => files::hosts_for(rec, &link_lines(d, rec)),
             };
-            let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+            let host_resolv = std::fs::read_to_string(d.lab.host_resolv_conf()).unwrap_or_default();
             let resolv = match resolv {
                 driver::Resolv::Legacy => files::resolv_conf_legacy(&host_resolv),
                 driver::Resolv::HostFile => host_resolv,
+                driver::Resolv::Embedded => crate::dns::resolv_conf_embedded(&host_resolv),
             };
             let files = [
                 ("hosts", hosts),
@@ -91,9 +92,10 @@ fn link_lines(d: &Daemon, rec: &ContainerRecord) -> Vec<String> {
         let Ok(Some(t)) = d.store.container(&l.target_id) else {
             continue;
         };
-        // The link resolves over a network both share (the default bridge for classic links).
+        // Classic links live on the default bridge; on a user-defined network a link is
+        // an alias the embedded DNS server answers for this container alone.
         let Some(ep) = t.endpoints.iter().find(|e| {
-            e.has_interface() && rec.attachments.iter().any(|a| a.network_id == e.network_id)
+            e.bridge == "docker0" && rec.attachments.iter().any(|a| a.network_id == e.network_id)
         }) else {
             continue;
         };
@@ -148,7 +150,13 @@ pub async fn start(
         NetworkMode::Container(_) => Vec::new(),
         NetworkMode::Network(_) => attached_networks(d, rec)?,
     };
-    let sb = driver::plan_sandbox(d, rec, &mode, networks.first())?;
+    let mut sb = driver::plan_sandbox(d, rec, &mode, networks.first())?;
+    let embedded_dns = crate::dns::wants_resolver(&networks);
+    if let EtcFiles::Own { resolv, .. } = &mut sb.files
+        && embedded_dns
+    {
+        *resolv = driver::Resolv::Embedded;
+    }
     rec.netns = sb.netns.clone();
     rec.sandbox_steps = sb
         .steps
@@ -213,10 +221,23 @@ pub async fn start(
         unclaim(d, ex, rec)?;
         return Err(e);
     }
+    if embedded_dns
+        && matches!(sb.files, EtcFiles::Own { .. })
+        && let Err(e) = crate::dns::attach(d, ex, rec).await
+    {
+        pending
+            .into_iter()
+            .for_each(crate::ports::PendingProxy::abandon);
+        crate::dns::forget(d, ex, &rec.id);
+        let cleanup = ex.undo(&steps).await;
+        unclaim(d, ex, rec)?;
+        return Err(e.with_cleanup_errors(cleanup));
+    }
     let network_time = t0.elapsed();
     rec.proxies = match publish::await_proxies(d, rec, pending, ex) {
         Ok(p) => p,
         Err(e) => {
+            crate::dns::forget(d, ex, &rec.id);
             let cleanup = ex.undo(&steps).await;
             unclaim(d, ex, rec)?;
             return Err(e.with_cleanup_errors(cleanup));
@@ -257,6 +278,7 @@ pub async fn start(
         Ok(s) => s,
         Err(e) => {
             publish::stop_proxies(ex, &rec.proxies);
+            crate::dns::forget(d, ex, &rec.id);
             let cleanup = ex.undo(&steps).await;
             unclaim(d, ex, rec)?;
             return Err(e.with_cleanup_errors(cleanup));
@@ -347,6 +369,9 @@ async fn release_network(
     rec: &mut ContainerRecord,
 ) -> Result<()> {
     publish::stop_proxies(ex, &std::mem::take(&mut rec.proxies));
+    // First: the resolver's sockets in the namespace would keep it alive.
+    crate::dns::forget(d, ex, &rec.id);
+    rec.dns = None;
     unclaim(d, ex, rec)?;
     rec.ports.clear();
     let mut errors = Vec::new();

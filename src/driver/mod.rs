@@ -82,6 +82,8 @@ pub enum Resolv {
     Legacy,
     /// The host's file as it is (host mode).
     HostFile,
+    /// `nameserver 127.0.0.11`: the embedded DNS server (a user-defined network).
+    Embedded,
 }
 
 /// Where the container's /etc/hosts, /etc/hostname and /etc/resolv.conf come from.

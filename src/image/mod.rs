@@ -139,6 +139,8 @@ pub fn run_applet(argv0: &str, args: &[String]) -> Option<i32> {
         "redis-server" => redis_server::main(args),
         "redis-cli" => redis_cli::main(args),
         "curl" => curl::main(args),
+        // The lab's internet DNS: started by `lab up` in the world, not an image's program.
+        crate::dns::world::APPLET => crate::dns::world::main(args),
         _ => return None,
     };
     Some(code)

@@ -3,6 +3,7 @@
 
 use super::teardown::teardown;
 use super::{Lab, LabRecord, LabStatus, NetworkRecord, SCHEMA, addr};
+use crate::dns::world as world_dns;
 use crate::error::{Context, Error, Result};
 use crate::firewall::{DaemonOptions, classic_daemon_rules};
 use crate::link::format_mac;
@@ -34,7 +35,7 @@ impl Default for LabUpOptions {
 pub fn lab_steps(lab: &Lab, opts: &LabUpOptions) -> Vec<Step> {
     let world = lab.world_ns();
     let host = lab.host_ns();
-    let s = vec![
+    let mut s = vec![
         Step::Note {
             text: "the world: a LAN switch (198.51.100.0/24) and \"the internet\" (203.0.113.0/24)"
                 .into(),
@@ -66,27 +67,18 @@ pub fn lab_steps(lab: &Lab, opts: &LabUpOptions) -> Vec<Step> {
             dev: "inet0".into(),
             cidr: format!("{}/24", addr::INTERNET_WEB),
         },
-        Step::Firewall {
-            ns: world.clone(),
-            batch: crate::firewall::Batch {
-                ops: vec![crate::firewall::Op::Append(crate::firewall::Rule::new(
-                    "nat",
-                    "PREROUTING",
-                    &format!(
-                        "-p udp --dport 53 -j DNAT --to-destination {}",
-                        addr::INTERNET_WEB
-                    ),
-                    "no DNS server answers in the lab: refuse queries at once (port unreachable) instead of letting them time out",
-                ))],
-            },
-        },
-        // The kernel rate-limits those refusals (1/s per peer): every other lookup would
-        // wait for the resolver's 5 s timeout instead of failing at once.
-        Step::Sysctl {
-            ns: world.clone(),
-            key: "net.ipv4.icmp_ratelimit".into(),
-            value: "0".into(),
-        },
+    ];
+    s.push(Step::Note {
+        text: "the internet's DNS server and web sites: one address each on inet0 (a /32, so the world's routes stay as they are)"
+            .into(),
+    });
+    let extra = std::iter::once(addr::INTERNET_DNS).chain(world_dns::SITES.iter().map(|h| h.addr));
+    s.extend(extra.map(|ip| Step::AddrAdd {
+        ns: world.clone(),
+        dev: "inet0".into(),
+        cidr: format!("{ip}/32"),
+    }));
+    s.extend([
         Step::Note {
             text: format!(
                 "the Docker host: its own network and hostname ({})",
@@ -139,7 +131,7 @@ pub fn lab_steps(lab: &Lab, opts: &LabUpOptions) -> Vec<Step> {
                 set_forward_drop: true,
             }),
         },
-    ];
+    ]);
     s
 }
 
@@ -246,6 +238,7 @@ async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<La
         steps: lab_steps(lab, opts),
         processes: Vec::new(),
         ports: Vec::new(),
+        resolver: None,
     };
     let mut networks = predefined_networks(created)?;
     {
@@ -274,17 +267,25 @@ async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<La
         let cleanup = teardown(lab, exec).await.err().into_iter().collect();
         return Err((e.context(format!("building lab {}", lab.name))).with_cleanup_errors(cleanup));
     }
-    if exec.dry_run() {
-        exec.narrate(&world_web_command(lab));
-        return Ok(rec);
+    if let Err(e) = write_host_resolv_conf(lab, exec) {
+        let cleanup = teardown(lab, exec).await.err().into_iter().collect();
+        return Err((e).with_cleanup_errors(cleanup));
     }
-    let web = start_world_web(lab, exec);
-    match web {
-        Ok(p) => rec.processes.push(p),
-        Err(e) => {
-            let cleanup = teardown(lab, exec).await.err().into_iter().collect();
-            return Err((e).with_cleanup_errors(cleanup));
+    for program in world_programs() {
+        if exec.dry_run() {
+            exec.narrate(&program.command(lab));
+            continue;
         }
+        match program.start(lab, exec) {
+            Ok(p) => rec.processes.push(p),
+            Err(e) => {
+                let cleanup = teardown(lab, exec).await.err().into_iter().collect();
+                return Err((e).with_cleanup_errors(cleanup));
+            }
+        }
+    }
+    if exec.dry_run() {
+        return Ok(rec);
     }
     if let Err(e) = crate::image::install_bins(lab) {
         let cleanup = teardown(lab, exec).await.err().into_iter().collect();
@@ -300,40 +301,106 @@ async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<La
     Ok(rec)
 }
 
-fn world_web_command(lab: &Lab) -> String {
-    format!(
-        "ip netns exec {} httpd-foreground -p 80 -b {} -m 'hello from the internet ({})' &",
-        lab.world_ns(),
-        addr::INTERNET_WEB,
-        addr::INTERNET_WEB
-    )
+/// The lab host's /etc/resolv.conf, in the lab directory: the lab's internet DNS.
+fn write_host_resolv_conf(lab: &Lab, exec: &mut Executor) -> Result<()> {
+    let path = lab.host_resolv_conf();
+    let comment = "# the internet DNS of the lab (named, in the world)";
+    let server = format!("nameserver {}", addr::INTERNET_DNS);
+    exec.narrate(&format!(
+        "# the lab host's resolv.conf: {}, which the default bridge's containers inherit",
+        addr::INTERNET_DNS
+    ));
+    exec.narrate(&format!(
+        "printf '{comment}\\n{server}\\n' > {}",
+        path.display()
+    ));
+    if let Some(dir) = path.parent() {
+        exec.create_dir(dir)?;
+    }
+    exec.write_file(&path, format!("{comment}\n{server}\n").as_bytes())
 }
 
-/// Start the "internet" web server (203.0.113.10:80) inside the world namespace.
-fn start_world_web(lab: &Lab, exec: &mut Executor) -> Result<ProcRef> {
-    let msg = format!("hello from the internet ({})", addr::INTERNET_WEB);
-    exec.narrate(&world_web_command(lab));
-    let log =
-        std::fs::File::create(lab.dir().join("world-web.log")).ctx("creating world-web.log")?;
-    let mut cmd =
-        crate::firewall::command_in(&netns::path(&lab.world_ns()), &crate::image::self_exe()?)?;
-    use std::os::unix::process::CommandExt;
-    cmd.arg0("httpd-foreground")
-        .args([
-            "-p",
-            "80",
-            "-b",
-            &addr::INTERNET_WEB.to_string(),
-            "-m",
-            &msg,
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .process_group(0);
-    let child = cmd.spawn().ctx("starting the world's web server")?;
-    ProcRef::of(child.id() as i32)
-        .ok_or_else(|| Error::msg("the world's web server exited at once"))
+/// A long-running program of the world: this binary under another name (argv0), its
+/// output kept in a log file of the lab directory.
+struct WorldProgram {
+    argv0: &'static str,
+    args: Vec<String>,
+    log: &'static str,
+    what: &'static str,
+}
+
+/// The world's programs: the web server of "the internet" and of every site (one
+/// listener per address, each with its own page), and the internet's DNS.
+fn world_programs() -> [WorldProgram; 2] {
+    let mut web = vec!["-p".to_string(), "80".to_string()];
+    let pages = std::iter::once((
+        addr::INTERNET_WEB,
+        format!("hello from the internet ({})", addr::INTERNET_WEB),
+    ))
+    .chain(
+        world_dns::SITES
+            .iter()
+            .map(|h| (h.addr, world_dns::site_page(h))),
+    );
+    for (ip, page) in pages {
+        web.extend(["-b".to_string(), ip.to_string(), "-m".to_string(), page]);
+    }
+    [
+        WorldProgram {
+            argv0: "httpd-foreground",
+            args: web,
+            log: "world-web.log",
+            what: "the world's web server",
+        },
+        WorldProgram {
+            argv0: world_dns::APPLET,
+            args: vec![
+                "-b".into(),
+                addr::INTERNET_DNS.to_string(),
+                "-p".into(),
+                "53".into(),
+            ],
+            log: "named.log",
+            what: "the internet's DNS server",
+        },
+    ]
+}
+
+impl WorldProgram {
+    /// The command a learner would type (narrated by `--explain` and `--dry-run`).
+    fn command(&self, lab: &Lab) -> String {
+        let args: Vec<String> = self
+            .args
+            .iter()
+            .map(|a| crate::lesson::vars::quote(a))
+            .collect();
+        format!(
+            "ip netns exec {} {} {} &",
+            lab.world_ns(),
+            self.argv0,
+            args.join(" ")
+        )
+    }
+
+    /// Start it inside the world namespace, in a process group of its own (a Ctrl-C
+    /// of the command that built the lab must not reach it).
+    fn start(&self, lab: &Lab, exec: &mut Executor) -> Result<ProcRef> {
+        exec.narrate(&self.command(lab));
+        let log = std::fs::File::create(lab.dir().join(self.log))
+            .with_ctx(|| format!("creating {}", self.log))?;
+        let mut cmd =
+            crate::firewall::command_in(&netns::path(&lab.world_ns()), &crate::image::self_exe()?)?;
+        use std::os::unix::process::CommandExt;
+        cmd.arg0(self.argv0)
+            .args(&self.args)
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0);
+        let child = cmd.spawn().with_ctx(|| format!("starting {}", self.what))?;
+        ProcRef::of(child.id() as i32)
+            .ok_or_else(|| Error::msg(format!("{} exited at once", self.what)))
+    }
 }
 
 /// Refuse early, with the fix, when the machine lacks what a lab needs.

@@ -11,8 +11,8 @@ mod teardown;
 
 pub use lifecycle::{LabUpOptions, ensure_up};
 pub use state::{
-    Attachment, ContainerRecord, ContainerStatus, Endpoint, LabRecord, LabStatus, LinkRecord,
-    Member, NetworkRecord, PortClaim, SCHEMA,
+    Attachment, ContainerRecord, ContainerStatus, DnsPorts, Endpoint, LabRecord, LabStatus,
+    LinkRecord, Member, NetworkRecord, PortClaim, SCHEMA,
 };
 pub use status::lab_status;
 pub use store::{Pending, PendingKind, Store};
@@ -37,6 +37,9 @@ pub mod addr {
     pub const HOST_LAN: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
     /// "The internet": a web server reachable from the lab host.
     pub const INTERNET_WEB: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
+    /// The lab's internet DNS (`named`, in the world): the lab host's nameserver. The
+    /// names it serves and their addresses are in `dns::world`.
+    pub const INTERNET_DNS: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 53);
     /// docker0's address.
     pub const DOCKER0: Ipv4Addr = Ipv4Addr::new(172, 17, 0, 1);
     /// docker0's subnet: the first of Docker's default address pools.
@@ -139,6 +142,13 @@ impl Lab {
     /// Where the lab host's UTS namespace is bind-mounted.
     pub fn host_uts_path(&self) -> PathBuf {
         self.dir().join("host.uts")
+    }
+
+    /// The lab host's /etc/resolv.conf (`nameserver 203.0.113.53`): what the default
+    /// bridge's containers get (Docker's legacy transform) and host-mode containers and
+    /// `dockernet host` see.
+    pub fn host_resolv_conf(&self) -> PathBuf {
+        self.dir().join("host").join("resolv.conf")
     }
 
     /// Prefix of every namespace of this lab.

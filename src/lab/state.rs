@@ -45,6 +45,9 @@ pub struct LabRecord {
     pub processes: Vec<ProcRef>,
     /// Host ports held by running containers: the daemon's port allocator.
     pub ports: Vec<PortClaim>,
+    /// The lab's embedded DNS server (one process, like dockerd), while it runs.
+    #[serde(default)]
+    pub resolver: Option<ProcRef>,
 }
 
 /// One host port held by one container.
@@ -278,6 +281,20 @@ pub struct ContainerRecord {
     pub ports: Vec<crate::ports::PortBinding>,
     /// Its userland proxy processes (one per binding), while it runs.
     pub proxies: Vec<ProcRef>,
+    /// Where the embedded DNS server listens inside its namespace (user-defined
+    /// networks only), while it runs.
+    #[serde(default)]
+    pub dns: Option<DnsPorts>,
+}
+
+/// The ports the embedded DNS server listens on at 127.0.0.11 inside one container's
+/// namespace; Docker's redirect rules send port 53 there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DnsPorts {
+    /// UDP port.
+    pub udp: u16,
+    /// TCP port.
+    pub tcp: u16,
 }
 
 impl ContainerRecord {

@@ -22,6 +22,7 @@ pub async fn teardown(lab: &Lab, exec: &mut Executor) -> Result<()> {
     let mut procs: Vec<ProcRef> = Vec::new();
     if let Some(r) = &rec {
         procs.extend(r.processes.iter().copied());
+        procs.extend(r.resolver);
     }
     for c in &containers {
         procs.extend(c.processes());

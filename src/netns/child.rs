@@ -24,6 +24,10 @@ pub struct ChildSetup {
     /// A private mount namespace with a fresh /sys, so /sys/class/net shows the joined
     /// network namespace's interfaces (what `ip netns exec` does). Best effort.
     pub fresh_sys: bool,
+    /// With `fresh_sys`: bind this file on /etc/resolv.conf in that private mount
+    /// namespace (the lab host's resolver for `dockernet host`). Only if the namespace
+    /// was made: never in the machine's own. Best effort.
+    pub resolv_conf: Option<&'static std::ffi::CStr>,
     /// `setsid()`: a new session (detached processes).
     pub setsid: bool,
     /// `dup2(from, to)`: hand a pipe end to the child at a known number.
@@ -102,6 +106,15 @@ impl ChildSetup {
                         c"/sys".as_ptr(),
                         c"sysfs".as_ptr(),
                         0,
+                        std::ptr::null(),
+                    );
+                }
+                if let Some(src) = self.resolv_conf {
+                    libc::mount(
+                        src.as_ptr(),
+                        c"/etc/resolv.conf".as_ptr(),
+                        std::ptr::null(),
+                        libc::MS_BIND,
                         std::ptr::null(),
                     );
                 }

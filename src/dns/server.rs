@@ -1,0 +1,707 @@
+//! The embedded DNS server: one process per lab (as dockerd is one process), living in
+//! the lab host's namespace. For every container on a user-defined network it holds a
+//! UDP socket and a TCP listener on 127.0.0.11 *inside that container's namespace*
+//! (bound by a short-lived thread that entered the namespace: a socket stays in the
+//! namespace it was created in). Which socket a query arrives on says who asks, so
+//! scoping needs no address lookup. One thread serves everything with epoll; UDP is
+//! read and answered in batches (`recvmmsg` / `sendmmsg`).
+//!
+//! Queries it cannot answer go to the lab's upstream (the lab host's resolv.conf, the
+//! internet DNS at 203.0.113.53) from the host's namespace, as Docker forwards
+//! host-file servers from the host's.
+
+use super::answer::{self, Outcome, Transport};
+use super::control::{Moved, Reply, Request};
+use super::index::{Index, NetInfo};
+use super::udp::{Batch, recv_batch, send_batch};
+use crate::lab::{ContainerRecord, DnsPorts, Lab, Store};
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd};
+use std::os::unix::net::UnixListener;
+use std::time::{Duration, Instant};
+
+/// Docker's `extIOTimeout`: how long a forwarded query may wait for the upstream.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(4);
+/// Docker's `maxConcurrent`: forwarded queries in flight; beyond it, REFUSED.
+const MAX_FORWARDED: usize = 1024;
+/// A TCP client that sends nothing for this long is closed.
+const TCP_IDLE: Duration = Duration::from_secs(10);
+/// The address every container's resolver answers on.
+pub const RESOLVER_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
+
+const K_CONTROL: u64 = 0;
+const K_UDP: u64 = 1;
+const K_TCP_LISTEN: u64 = 2;
+const K_TCP_CONN: u64 = 3;
+const K_UPSTREAM: u64 = 4;
+
+fn token(kind: u64, key: usize) -> u64 {
+    (kind << 32) | key as u64
+}
+
+/// The sockets it holds inside one container's namespace.
+struct Listener {
+    container: String,
+    udp: UdpSocket,
+    tcp: TcpListener,
+    ports: DnsPorts,
+}
+
+/// One TCP client connection.
+struct Conn {
+    container: String,
+    stream: TcpStream,
+    buf: Vec<u8>,
+    last: Instant,
+}
+
+/// Where the answer to a forwarded query goes.
+enum Client {
+    Udp { listener: usize, addr: SocketAddr },
+    Tcp { conn: usize },
+}
+
+struct Forwarded {
+    client: Client,
+    id: u16,
+    query: Vec<u8>,
+    at: Instant,
+}
+
+/// A slab: stable keys for epoll tokens, reused after removal.
+struct Slab<T>(Vec<Option<T>>);
+
+impl<T> Slab<T> {
+    fn insert(&mut self, v: T) -> usize {
+        if let Some(i) = self.0.iter().position(Option::is_none) {
+            self.0[i] = Some(v);
+            i
+        } else {
+            self.0.push(Some(v));
+            self.0.len() - 1
+        }
+    }
+    fn get(&self, k: usize) -> Option<&T> {
+        self.0.get(k).and_then(Option::as_ref)
+    }
+    fn get_mut(&mut self, k: usize) -> Option<&mut T> {
+        self.0.get_mut(k).and_then(Option::as_mut)
+    }
+    fn remove(&mut self, k: usize) -> Option<T> {
+        self.0.get_mut(k).and_then(Option::take)
+    }
+    fn count(&self) -> usize {
+        self.0.iter().filter(|v| v.is_some()).count()
+    }
+}
+
+struct Server {
+    store: Store,
+    epoll: Epoll,
+    control: UnixListener,
+    index: Index,
+    nets: HashMap<String, Option<NetInfo>>,
+    listeners: Slab<Listener>,
+    by_container: HashMap<String, usize>,
+    conns: Slab<Conn>,
+    upstream: Option<(UdpSocket, SocketAddr)>,
+    pending: HashMap<u16, Forwarded>,
+    next_id: u16,
+    moved: Vec<Moved>,
+    batch: Batch,
+}
+
+/// Entry point of `dockernet-dns --lab NAME --control-fd N`.
+pub fn main(args: &[String]) -> i32 {
+    let mut lab = None;
+    let mut fd = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--lab" => lab = it.next().cloned(),
+            "--control-fd" => fd = it.next().and_then(|v| v.parse::<i32>().ok()),
+            _ => {}
+        }
+    }
+    let (Some(lab), Some(fd)) = (lab, fd) else {
+        eprintln!("usage: dockernet-dns --lab NAME --control-fd FD");
+        return 2;
+    };
+    let lab = match Lab::new(&lab) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("dockernet-dns: {e}");
+            return 1;
+        }
+    };
+    // SAFETY: the parent bound this Unix listener and left it open for us alone.
+    let control = unsafe { UnixListener::from_raw_fd(fd) };
+    match Server::new(&lab, control).and_then(|mut s| s.run()) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("dockernet-dns: {e}");
+            1
+        }
+    }
+}
+
+/// The first usable nameserver of a resolv.conf.
+pub fn upstream_of(resolv_conf: &str) -> Option<Ipv4Addr> {
+    resolv_conf.lines().find_map(|l| {
+        let ns = l.trim().strip_prefix("nameserver")?.trim();
+        let ip: Ipv4Addr = ns.parse().ok()?;
+        (!ip.is_loopback()).then_some(ip)
+    })
+}
+
+/// Bind 127.0.0.11 UDP and TCP inside a namespace, on `ports` (0: any), from a thread
+/// of its own: `setns` changes only the calling thread, and the sockets stay in the
+/// namespace they were created in.
+fn bind_in(netns: &std::path::Path, ports: DnsPorts) -> std::io::Result<(UdpSocket, TcpListener)> {
+    let path = netns.to_owned();
+    std::thread::spawn(move || -> std::io::Result<(UdpSocket, TcpListener)> {
+        let ns = std::fs::File::open(&path)?;
+        nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(std::io::Error::from)?;
+        let udp = UdpSocket::bind((RESOLVER_IP, ports.udp))?;
+        let tcp = TcpListener::bind((RESOLVER_IP, ports.tcp))?;
+        Ok((udp, tcp))
+    })
+    .join()
+    .unwrap_or_else(|_| Err(std::io::Error::other("the binding thread panicked")))
+}
+
+fn io_err(e: nix::Error) -> String {
+    std::io::Error::from(e).to_string()
+}
+
+impl Server {
+    fn new(lab: &Lab, control: UnixListener) -> Result<Server, String> {
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).map_err(io_err)?;
+        control.set_nonblocking(true).map_err(|e| e.to_string())?;
+        epoll
+            .add(
+                &control,
+                EpollEvent::new(EpollFlags::EPOLLIN, token(K_CONTROL, 0)),
+            )
+            .map_err(io_err)?;
+        let resolv = std::fs::read_to_string(lab.host_resolv_conf()).unwrap_or_default();
+        let upstream = match upstream_of(&resolv) {
+            Some(ip) => {
+                let s = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).map_err(|e| e.to_string())?;
+                s.set_nonblocking(true).map_err(|e| e.to_string())?;
+                epoll
+                    .add(
+                        &s,
+                        EpollEvent::new(EpollFlags::EPOLLIN, token(K_UPSTREAM, 0)),
+                    )
+                    .map_err(io_err)?;
+                Some((s, SocketAddr::from((ip, 53))))
+            }
+            None => None,
+        };
+        let mut s = Server {
+            store: lab.store(),
+            epoll,
+            control,
+            index: Index::default(),
+            nets: HashMap::new(),
+            listeners: Slab(Vec::new()),
+            by_container: HashMap::new(),
+            conns: Slab(Vec::new()),
+            upstream,
+            pending: HashMap::new(),
+            next_id: 1,
+            moved: Vec::new(),
+            batch: Batch::new(),
+        };
+        s.reload_all();
+        eprintln!(
+            "dockernet-dns: serving {}, upstream {}",
+            if s.index.is_empty() {
+                "no container yet".to_string()
+            } else {
+                format!("{} containers", s.index.len())
+            },
+            s.upstream
+                .as_ref()
+                .map(|u| u.1.to_string())
+                .unwrap_or_else(|| "none".into())
+        );
+        Ok(s)
+    }
+
+    /// After a restart: listen again in every container that had a resolver, on the
+    /// ports its redirect rules name when they are still free.
+    fn reload_all(&mut self) {
+        for id in self.store.container_ids() {
+            let Ok(Some(rec)) = self.store.container(&id) else {
+                continue;
+            };
+            if let Some(ports) = rec.dns {
+                match self.listen(&rec, ports) {
+                    Ok(now) if now != ports => self.moved.push(Moved {
+                        id: id.clone(),
+                        ports: now,
+                    }),
+                    Ok(_) => {}
+                    Err(e) => eprintln!("dockernet-dns: {}: {e}", rec.name),
+                }
+            }
+            self.index_record(&rec);
+        }
+    }
+
+    fn net_info(&mut self, id: &str) -> Option<NetInfo> {
+        if let Some(i) = self.nets.get(id) {
+            return i.clone();
+        }
+        let info = self.store.network(id).ok().flatten().map(|n| NetInfo {
+            name: n.name.clone(),
+            internal: n.internal,
+            user_defined: !n.predefined,
+        });
+        self.nets.insert(id.to_string(), info.clone());
+        info
+    }
+
+    fn index_record(&mut self, rec: &ContainerRecord) {
+        let infos: HashMap<String, Option<NetInfo>> = rec
+            .endpoints
+            .iter()
+            .map(|e| (e.network_id.clone(), self.net_info(&e.network_id)))
+            .collect();
+        self.index
+            .update(rec, |id| infos.get(id).cloned().flatten());
+    }
+
+    /// Open (or keep) the container's sockets; returns the ports they are on.
+    fn listen(&mut self, rec: &ContainerRecord, want: DnsPorts) -> Result<DnsPorts, String> {
+        if let Some(l) = self
+            .by_container
+            .get(&rec.id)
+            .and_then(|k| self.listeners.get(*k))
+        {
+            return Ok(l.ports);
+        }
+        let path = crate::netns::path(&rec.netns);
+        let (udp, tcp) = bind_in(&path, want)
+            .or_else(|_| bind_in(&path, DnsPorts { udp: 0, tcp: 0 }))
+            .map_err(|e| format!("listening in {}: {e}", rec.netns))?;
+        let ports = DnsPorts {
+            udp: udp.local_addr().map_err(|e| e.to_string())?.port(),
+            tcp: tcp.local_addr().map_err(|e| e.to_string())?.port(),
+        };
+        udp.set_nonblocking(true).map_err(|e| e.to_string())?;
+        tcp.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let key = self.listeners.insert(Listener {
+            container: rec.id.clone(),
+            udp,
+            tcp,
+            ports,
+        });
+        let l = self.listeners.get(key).expect("just inserted");
+        self.epoll
+            .add(
+                &l.udp,
+                EpollEvent::new(EpollFlags::EPOLLIN, token(K_UDP, key)),
+            )
+            .map_err(io_err)?;
+        self.epoll
+            .add(
+                &l.tcp,
+                EpollEvent::new(EpollFlags::EPOLLIN, token(K_TCP_LISTEN, key)),
+            )
+            .map_err(io_err)?;
+        self.by_container.insert(rec.id.clone(), key);
+        eprintln!(
+            "dockernet-dns: {} ({}): 127.0.0.11:{}/udp :{}/tcp",
+            rec.name, rec.netns, ports.udp, ports.tcp
+        );
+        Ok(ports)
+    }
+
+    fn forget(&mut self, id: &str) {
+        self.index.remove(id);
+        if let Some(key) = self.by_container.remove(id)
+            && let Some(l) = self.listeners.remove(key)
+        {
+            let _ = self.epoll.delete(&l.udp);
+            let _ = self.epoll.delete(&l.tcp);
+        }
+        let stale: Vec<usize> = (0..self.conns.0.len())
+            .filter(|k| self.conns.get(*k).is_some_and(|c| c.container == id))
+            .collect();
+        for k in stale {
+            self.close_conn(k);
+        }
+        self.moved.retain(|m| m.id != id);
+    }
+
+    fn handle_request(&mut self, req: Request) -> Reply {
+        match req {
+            Request::Attach { id } => {
+                let rec = match self.store.container(&id) {
+                    Ok(Some(r)) => r,
+                    Ok(None) => return Reply::fail(format!("no container {id}")),
+                    Err(e) => return Reply::fail(e.to_string()),
+                };
+                let want = rec.dns.unwrap_or(DnsPorts { udp: 0, tcp: 0 });
+                match self.listen(&rec, want) {
+                    Ok(ports) => {
+                        self.index_record(&rec);
+                        Reply {
+                            ports: Some(ports),
+                            ..Reply::ok()
+                        }
+                    }
+                    Err(e) => Reply::fail(e),
+                }
+            }
+            Request::Sync { id } => {
+                match self.store.container(&id) {
+                    Ok(Some(rec)) => self.index_record(&rec),
+                    Ok(None) => self.forget(&id),
+                    Err(e) => return Reply::fail(e.to_string()),
+                }
+                Reply::ok()
+            }
+            Request::Forget { id } => {
+                self.forget(&id);
+                Reply::ok()
+            }
+            Request::Names { id } => Reply {
+                names: self.index.names_in_scope(&id),
+                ..Reply::ok()
+            },
+            Request::Status => Reply {
+                containers: self.index.len(),
+                listeners: self.listeners.count(),
+                moved: self.moved.clone(),
+                upstream: self.upstream.as_ref().map(|u| u.1.ip().to_string()),
+                ..Reply::ok()
+            },
+        }
+    }
+
+    fn on_control(&mut self) {
+        while let Ok((stream, _)) = self.control.accept() {
+            let _ = stream.set_nonblocking(false);
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut line = String::new();
+            let mut reader = BufReader::new(&stream);
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let reply = match serde_json::from_str::<Request>(&line) {
+                Ok(req) => self.handle_request(req),
+                Err(e) => Reply::fail(format!("bad request: {e}")),
+            };
+            let mut out = serde_json::to_vec(&reply).unwrap_or_default();
+            out.push(b'\n');
+            let _ = (&stream).write_all(&out);
+        }
+    }
+
+    fn run(&mut self) -> Result<(), String> {
+        let mut events = vec![EpollEvent::empty(); 64];
+        let mut last_sweep = Instant::now();
+        loop {
+            let n = match self.epoll.wait(&mut events, 250u16) {
+                Ok(n) => n,
+                Err(nix::errno::Errno::EINTR) => 0,
+                Err(e) => return Err(io_err(e)),
+            };
+            for ev in &events[..n] {
+                let t = ev.data();
+                let key = (t & 0xffff_ffff) as usize;
+                match t >> 32 {
+                    K_CONTROL => self.on_control(),
+                    K_UDP => self.on_udp(key),
+                    K_TCP_LISTEN => self.on_accept(key),
+                    K_TCP_CONN => self.on_conn(key),
+                    K_UPSTREAM => self.on_upstream(),
+                    _ => {}
+                }
+            }
+            if last_sweep.elapsed() > Duration::from_millis(250) {
+                self.sweep();
+                last_sweep = Instant::now();
+            }
+        }
+    }
+
+    fn on_udp(&mut self, key: usize) {
+        loop {
+            let Some(l) = self.listeners.get(key) else {
+                return;
+            };
+            let fd = l.udp.as_raw_fd();
+            let asker = l.container.clone();
+            let n = recv_batch(fd, &mut self.batch);
+            if n == 0 {
+                return;
+            }
+            let mut replies: Vec<(SocketAddr, Vec<u8>)> = Vec::with_capacity(n);
+            for i in 0..n {
+                let (addr, query) = self.batch.message(i);
+                let query = query.to_vec();
+                match answer::answer(&self.index, &asker, &query, Transport::Udp) {
+                    Outcome::Reply(b) => replies.push((addr, b)),
+                    Outcome::Drop => {}
+                    Outcome::Forward => {
+                        if let Some(b) = self.forward(
+                            &asker,
+                            &query,
+                            Client::Udp {
+                                listener: key,
+                                addr,
+                            },
+                        ) {
+                            replies.push((addr, b));
+                        }
+                    }
+                }
+            }
+            send_batch(fd, &replies);
+            if n < self.batch.capacity() {
+                return;
+            }
+        }
+    }
+
+    /// Send a query upstream; returns the reply to send at once when it cannot go.
+    fn forward(&mut self, asker: &str, query: &[u8], client: Client) -> Option<Vec<u8>> {
+        let Some((sock, to)) = self
+            .upstream
+            .as_ref()
+            .filter(|_| self.index.may_forward(asker))
+        else {
+            return answer::servfail(query);
+        };
+        if self.pending.len() >= MAX_FORWARDED || query.len() < 12 {
+            return answer::refused(query);
+        }
+        let mut id = self.next_id;
+        while self.pending.contains_key(&id) {
+            id = id.wrapping_add(1);
+        }
+        self.next_id = id.wrapping_add(1);
+        let mut out = query.to_vec();
+        let orig = u16::from_be_bytes([out[0], out[1]]);
+        out[..2].copy_from_slice(&id.to_be_bytes());
+        if sock.send_to(&out, to).is_err() {
+            return answer::servfail(query);
+        }
+        self.pending.insert(
+            id,
+            Forwarded {
+                client,
+                id: orig,
+                query: query.to_vec(),
+                at: Instant::now(),
+            },
+        );
+        None
+    }
+
+    fn on_upstream(&mut self) {
+        let mut buf = [0u8; 4096];
+        loop {
+            let Some((sock, _)) = self.upstream.as_ref() else {
+                return;
+            };
+            let Ok((n, _)) = sock.recv_from(&mut buf) else {
+                return;
+            };
+            if n < 12 {
+                continue;
+            }
+            let id = u16::from_be_bytes([buf[0], buf[1]]);
+            let Some(f) = self.pending.remove(&id) else {
+                continue;
+            };
+            let mut reply = buf[..n].to_vec();
+            reply[..2].copy_from_slice(&f.id.to_be_bytes());
+            self.deliver(f.client, &reply);
+        }
+    }
+
+    fn deliver(&mut self, client: Client, reply: &[u8]) {
+        match client {
+            Client::Udp { listener, addr } => {
+                if let Some(l) = self.listeners.get(listener) {
+                    let _ = l.udp.send_to(reply, addr);
+                }
+            }
+            Client::Tcp { conn } => {
+                if !self.write_framed(conn, reply) {
+                    self.close_conn(conn);
+                }
+            }
+        }
+    }
+
+    fn on_accept(&mut self, key: usize) {
+        loop {
+            let Some(l) = self.listeners.get(key) else {
+                return;
+            };
+            let Ok((stream, _)) = l.tcp.accept() else {
+                return;
+            };
+            let container = l.container.clone();
+            if stream.set_nonblocking(true).is_err() {
+                continue;
+            }
+            let k = self.conns.insert(Conn {
+                container,
+                stream,
+                buf: Vec::new(),
+                last: Instant::now(),
+            });
+            let c = self.conns.get(k).expect("just inserted");
+            if self
+                .epoll
+                .add(
+                    &c.stream,
+                    EpollEvent::new(EpollFlags::EPOLLIN, token(K_TCP_CONN, k)),
+                )
+                .is_err()
+            {
+                self.conns.remove(k);
+            }
+        }
+    }
+
+    fn on_conn(&mut self, key: usize) {
+        let mut chunk = [0u8; 4096];
+        let mut closed = false;
+        if let Some(c) = self.conns.get_mut(key) {
+            loop {
+                match c.stream.read(&mut chunk) {
+                    Ok(0) => {
+                        closed = true;
+                        break;
+                    }
+                    Ok(n) => {
+                        c.buf.extend_from_slice(&chunk[..n]);
+                        c.last = Instant::now();
+                        if c.buf.len() > 1 << 17 {
+                            closed = true;
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        closed = true;
+                        break;
+                    }
+                }
+            }
+        }
+        // Every complete length-prefixed message in the buffer.
+        while let Some((asker, msg)) = self.next_message(key) {
+            match answer::answer(&self.index, &asker, &msg, Transport::Tcp) {
+                Outcome::Reply(b) => {
+                    if !self.write_framed(key, &b) {
+                        closed = true;
+                    }
+                }
+                Outcome::Drop => closed = true,
+                Outcome::Forward => {
+                    if let Some(b) = self.forward(&asker, &msg, Client::Tcp { conn: key })
+                        && !self.write_framed(key, &b)
+                    {
+                        closed = true;
+                    }
+                }
+            }
+        }
+        // A client that closed its side gets no late forwarded answer: level-triggered
+        // EOF would otherwise wake the loop until the upstream replies.
+        if closed {
+            self.close_conn(key);
+        }
+    }
+
+    fn next_message(&mut self, key: usize) -> Option<(String, Vec<u8>)> {
+        let c = self.conns.get_mut(key)?;
+        if c.buf.len() < 2 {
+            return None;
+        }
+        let len = usize::from(u16::from_be_bytes([c.buf[0], c.buf[1]]));
+        if c.buf.len() < 2 + len {
+            return None;
+        }
+        let msg: Vec<u8> = c.buf.drain(..2 + len).skip(2).collect();
+        Some((c.container.clone(), msg))
+    }
+
+    /// Write one length-prefixed message; false if the connection is unusable.
+    fn write_framed(&mut self, key: usize, msg: &[u8]) -> bool {
+        let Some(c) = self.conns.get_mut(key) else {
+            return false;
+        };
+        let Ok(len) = u16::try_from(msg.len()) else {
+            return false;
+        };
+        let mut out = Vec::with_capacity(msg.len() + 2);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(msg);
+        // Replies are small; a client that does not read them is dropped.
+        c.stream.write_all(&out).is_ok()
+    }
+
+    fn close_conn(&mut self, key: usize) {
+        if let Some(c) = self.conns.remove(key) {
+            let _ = self.epoll.delete(&c.stream);
+        }
+        self.pending
+            .retain(|_, f| !matches!(f.client, Client::Tcp { conn } if conn == key));
+    }
+
+    fn sweep(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<u16> = self
+            .pending
+            .iter()
+            .filter(|(_, f)| now.duration_since(f.at) > FORWARD_TIMEOUT)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            if let Some(f) = self.pending.remove(&id)
+                && let Some(b) = answer::servfail(&f.query)
+            {
+                self.deliver(f.client, &b);
+            }
+        }
+        let idle: Vec<usize> = (0..self.conns.0.len())
+            .filter(|k| {
+                self.conns
+                    .get(*k)
+                    .is_some_and(|c| now.duration_since(c.last) > TCP_IDLE)
+            })
+            .collect();
+        for k in idle {
+            self.close_conn(k);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_is_the_first_non_loopback_nameserver() {
+        assert_eq!(
+            upstream_of("# x\nnameserver 127.0.0.53\nnameserver 203.0.113.53\n"),
+            Some(Ipv4Addr::new(203, 0, 113, 53))
+        );
+        assert_eq!(upstream_of("search lab\n"), None);
+    }
+}
