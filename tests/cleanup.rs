@@ -61,8 +61,8 @@ fn f23_lab_down_leaves_nothing() {
     let tracked = lab.tracked_processes();
     assert_eq!(
         tracked.len(),
-        5,
-        "expected the world web server + 2×(shim, init) tracked, saw {tracked:?}"
+        6,
+        "expected the world's web and DNS servers + 2×(shim, init) tracked, saw {tracked:?}"
     );
     for (pid, t) in &tracked {
         assert!(
@@ -150,7 +150,8 @@ fn c23_rm_removes_veth_netns_processes_and_files() {
 
 /// The lab is consistent: every container namespace has a running record and every
 /// running record its namespace; docker0's ports are exactly the recorded veths; every
-/// process of the lab lives in a recorded namespace (a container's or the world's).
+/// process of the lab lives in a recorded namespace (a container's, the world's, or the
+/// host's for the embedded DNS server, which lives there as dockerd does).
 fn assert_consistent(lab: &Lab, context: &str) {
     let st = lab.state();
     let recs: Vec<&serde_json::Value> = st["containers"]
@@ -183,7 +184,16 @@ fn assert_consistent(lab: &Lab, context: &str) {
         .filter_map(|n| ns_inode(&format!("/run/netns/{n}")))
         .collect();
     inodes.extend(ns_inode(&format!("/run/netns/{}", lab.world())));
+    let host = ns_inode(&format!("/run/netns/{}", lab.host()));
     for (pid, cmdline) in lab.processes() {
+        if cmdline.starts_with("dockernet-dns ") {
+            assert_eq!(
+                ns_inode(&format!("/proc/{pid}/ns/net")),
+                host,
+                "{context}: expected the embedded DNS server in the host's namespace"
+            );
+            continue;
+        }
         let Some(ino) = ns_inode(&format!("/proc/{pid}/ns/net")) else {
             continue;
         };
@@ -272,8 +282,8 @@ fn f25_crash_recovery_after_kill_9_of_lab_up() {
         );
         assert_eq!(
             lab.processes().len(),
-            1,
-            "after kill -9 #{i}: expected one world web server, saw {:?}",
+            3,
+            "after kill -9 #{i}: expected the world's web and DNS servers and the embedded DNS server, saw {:?}",
             lab.processes()
         );
         let tracked = lab.tracked_processes();

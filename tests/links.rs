@@ -358,9 +358,9 @@ fn icc_false_link_opens_only_the_exposed_port() {
     );
 }
 
-/// On a user-defined network `--link c1:db` is only a name for the linking container:
-/// an /etc/hosts alias line (until the embedded DNS server answers it), no variables, no
-/// rules, nothing in the other direction; the target need not exist.
+/// On a user-defined network `--link c1:db` is only a name for the linking container,
+/// answered by the embedded DNS server: no /etc/hosts line, no variables, no rules,
+/// nothing in the other direction; the target need not exist (it resolves once it does).
 #[test]
 fn user_network_link_is_an_alias_for_the_linking_container() {
     let lab = Lab::new("link_usernet");
@@ -383,13 +383,18 @@ fn user_network_link_is_an_alias_for_the_linking_container() {
         "expected mynet's subnet, saw {ip1}"
     );
     let hosts = hosts_of(&lab, "c2");
-    let line = format!("{ip1}\tdb {} c1", &c1[..12]);
     assert!(
-        hosts.lines().any(|l| l == line),
-        "expected {line:?} in c2's /etc/hosts:\n{hosts}"
+        !hosts.contains("\tdb") && !hosts.contains(&c1[..12]),
+        "expected no link line in c2's /etc/hosts (the DNS server answers):\n{hosts}"
     );
     let out = eventually(&lab, "c2", &["ping", "-c1", "-W1", "db"]);
     assert!(out.contains(&format!("bytes from {ip1}")), "{out}");
+    let other = lab.dn(&["exec", "c1", "nslookup", "db"]);
+    assert!(
+        !other.status.success() || String::from_utf8_lossy(&other.stdout).contains("NXDOMAIN"),
+        "expected `db` unknown to c1 (the alias is c2's own): {}",
+        String::from_utf8_lossy(&other.stdout)
+    );
     let hosts1 = hosts_of(&lab, "c1");
     assert!(
         !hosts1.contains("db") && !hosts1.contains(&c2[..12]) && !hosts1.contains("c2"),
@@ -415,4 +420,8 @@ fn user_network_link_is_an_alias_for_the_linking_container() {
         !hosts3.lines().any(|l| l.contains("\tg ")),
         "expected no line for a missing target:\n{hosts3}"
     );
+    // Once the target exists, c3's alias finds it.
+    lab.run_d("ghost", &["--net", "mynet", "busybox", "sleep", "600"]);
+    let out = eventually(&lab, "c3", &["ping", "-c1", "-W1", "g"]);
+    assert!(out.contains("1 packets received"), "{out}");
 }

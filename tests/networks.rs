@@ -63,14 +63,14 @@ fn host_links(lab: &Lab) -> Vec<String> {
     v
 }
 
-/// Every record under /run/dockernet/<lab>/ with its content (not the web server's log,
+/// Every record under /run/dockernet/<lab>/ with its content (not the world servers' logs,
 /// the lock, or the UTS namespace mount, which are not records).
 fn records(lab: &Lab) -> BTreeMap<String, String> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let p = e.path();
             let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-            if ["world-web.log", "lock", "host.uts"].contains(&rel.as_str()) {
+            if ["world-web.log", "named.log", "lock", "host.uts"].contains(&rel.as_str()) {
                 continue;
             }
             if p.is_dir() {

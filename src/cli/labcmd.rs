@@ -106,6 +106,15 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
                         r.networks.join(" ")
                     }
                 );
+                if let Some(d) = &r.resolver {
+                    println!(
+                        "dns:        {} (pid {}): {} containers, upstream {}",
+                        crate::dns::PROCESS_NAME,
+                        d.pid,
+                        d.containers,
+                        d.upstream.as_deref().unwrap_or("none")
+                    );
+                }
                 for (name, state) in &r.containers {
                     println!("container:  {name} ({state})");
                 }

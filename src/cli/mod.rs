@@ -2,6 +2,7 @@
 //! Commands that mirror Docker take Docker's names, flags and output formats.
 
 mod containers;
+mod dns;
 mod labcmd;
 mod lesson;
 mod network;
@@ -76,6 +77,8 @@ pub enum Command {
     Port(ps::PortArgs),
     /// Show a container's low-level information as JSON (docker inspect).
     Inspect(containers::NamesArgs),
+    /// Show the names a container's embedded DNS server (127.0.0.11) answers.
+    Dns(dns::DnsArgs),
     /// Manage networks (docker network).
     #[command(subcommand)]
     Network(network::NetworkCommand),
@@ -156,6 +159,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Rm(a) => containers::rm(&lab, mode, a).await,
         Command::Inspect(a) => containers::inspect(&lab, mode, a).await,
         Command::Port(a) => ps::port(&lab, mode, a).await,
+        Command::Dns(a) => dns::dns(&lab, mode, a).await,
         Command::Network(c) => network::network(&lab, mode, c).await,
         Command::Show(c) => show::show(&lab, mode, c).await,
         Command::Lesson(a) => lesson::lesson(&lab, mode, cli.lang, a).await,
@@ -201,7 +205,10 @@ pub(crate) async fn read_lab(lab: &crate::lab::Lab, mode: Mode) -> Result<crate:
             .pending()
             .iter()
             .any(|p| !p.creator.is_some_and(|c| c.pid != me && c.alive()))
-            || !store.exited().is_empty();
+            || !store.exited().is_empty()
+            // A dead embedded DNS server is started again by the next command, even one
+            // that only reads: `exec c1 nslookup c2` must not fail because of it.
+            || !d.rec.resolver.is_some_and(|p| p.alive());
         if stale
             && mode != Mode::DryRun
             && let Some(_lock) = lab.try_lock()?
@@ -211,6 +218,7 @@ pub(crate) async fn read_lab(lab: &crate::lab::Lab, mode: Mode) -> Result<crate:
                 d.rec = rec;
             }
             crate::recover::run(&mut d, &mut ex).await?;
+            crate::dns::ensure_running(&mut d, &mut ex).await?;
             ex.close().await;
         }
         return Ok(d);

@@ -24,7 +24,8 @@ pub struct NetInfo {
 struct Entry {
     /// (network id, address, names registered there).
     registered: Vec<(String, Ipv4Addr, Vec<String>)>,
-    /// `--link` aliases on user-defined networks: alias (lowercase) -> target id.
+    /// `--link` aliases on user-defined networks: alias -> target name (lowercase).
+    /// Docker resolves the target by name when asked, so it need not exist yet.
     links: Vec<(String, String)>,
 }
 
@@ -145,7 +146,7 @@ impl Index {
         entry.links = rec
             .links
             .iter()
-            .map(|l| (l.alias.to_ascii_lowercase(), l.target_id.clone()))
+            .map(|l| (l.alias.to_ascii_lowercase(), l.name.to_ascii_lowercase()))
             .collect();
         self.containers.insert(rec.id.clone(), entry);
     }
@@ -175,17 +176,20 @@ impl Index {
         let Some(me) = self.containers.get(asker) else {
             return Vec::new();
         };
-        let mut out = Vec::new();
-        for (alias, target) in &me.links {
-            if *alias == name {
-                out.extend(self.addresses_of(asker, target));
+        if let Some((_, target)) = me.links.iter().find(|(alias, _)| *alias == name) {
+            let found = self.lookup_names(asker, target);
+            if !found.is_empty() {
+                return found;
             }
         }
-        if !out.is_empty() {
-            return out;
-        }
+        self.lookup_names(asker, &name)
+    }
+
+    /// Addresses of a (normalized) name on the asker's networks, without its links.
+    fn lookup_names(&self, asker: &str, name: &str) -> Vec<Ipv4Addr> {
+        let mut out = Vec::new();
         for (_, n) in self.scope(asker) {
-            if let Some(v) = n.by_name.get(&name) {
+            if let Some(v) = n.by_name.get(name) {
                 for ip in v {
                     if !out.contains(ip) {
                         out.push(*ip);
@@ -211,18 +215,6 @@ impl Index {
         out
     }
 
-    /// The target's addresses on the networks it shares with the asker.
-    fn addresses_of(&self, asker: &str, target: &str) -> Vec<Ipv4Addr> {
-        let (Some(me), Some(t)) = (self.containers.get(asker), self.containers.get(target)) else {
-            return Vec::new();
-        };
-        t.registered
-            .iter()
-            .filter(|(net, _, _)| me.registered.iter().any(|(m, _, _)| m == net))
-            .map(|(_, ip, _)| *ip)
-            .collect()
-    }
-
     /// The PTR name (`web.mynet`) of an address on one of the asker's networks.
     pub fn reverse(&self, asker: &str, ip: Ipv4Addr) -> Option<String> {
         self.scope(asker)
@@ -241,7 +233,7 @@ impl Index {
         let mut out = Vec::new();
         if let Some(me) = self.containers.get(asker) {
             for (alias, target) in &me.links {
-                for ip in self.addresses_of(asker, target) {
+                for ip in self.lookup_names(asker, target) {
                     out.push(ScopeName {
                         name: alias.clone(),
                         ip,
@@ -250,19 +242,25 @@ impl Index {
                 }
             }
         }
-        let mut nets: Vec<(&String, &NetNames)> = self.scope(asker).collect();
-        nets.sort_by(|a, b| info_name(a.1).cmp(info_name(b.1)));
-        for (_, n) in nets {
-            let mut names: Vec<(&String, &Vec<Ipv4Addr>)> = n.by_name.iter().collect();
-            names.sort();
-            for (name, ips) in names {
-                for ip in ips {
-                    out.push(ScopeName {
-                        name: name.clone(),
-                        ip: *ip,
-                        network: info_name(n).to_string(),
-                    });
+        // Per network (by name), per address, the names in Docker's DNSNames order.
+        let scope: Vec<&String> = self.scope(asker).map(|(id, _)| id).collect();
+        let mut rows: Vec<(&str, Ipv4Addr, &Vec<String>)> = Vec::new();
+        for e in self.containers.values() {
+            for (net, ip, names) in &e.registered {
+                if scope.contains(&net) {
+                    let netname = self.nets.get(net).map(info_name).unwrap_or("");
+                    rows.push((netname, *ip, names));
                 }
+            }
+        }
+        rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        for (network, ip, names) in rows {
+            for name in names {
+                out.push(ScopeName {
+                    name: name.clone(),
+                    ip,
+                    network: network.to_string(),
+                });
             }
         }
         out

@@ -27,7 +27,7 @@ pub(crate) fn ctr(
     let links: Vec<_> = links
         .iter()
         .map(|(alias, target)| {
-            serde_json::json!({"name": alias, "alias": alias,
+            serde_json::json!({"name": target, "alias": alias,
                 "target_id": std::iter::repeat_n(target.chars().next().unwrap(), 64).collect::<String>()})
         })
         .collect();
@@ -169,7 +169,12 @@ fn aliases_collect_every_holder_and_go_with_them() {
 fn link_aliases_are_the_askers_own() {
     let mut ix = Index::default();
     ix.update(
-        &ctr('a', "web", &[("mynet", "172.18.0.2", &[])], &[("db", "b")]),
+        &ctr(
+            'a',
+            "web",
+            &[("mynet", "172.18.0.2", &[])],
+            &[("db", "postgres")],
+        ),
         nets,
     );
     ix.update(
@@ -185,6 +190,22 @@ fn link_aliases_are_the_askers_own() {
         ix.lookup(&id('c'), "db").is_empty(),
         "only the linking container"
     );
+    // A link to a container that does not exist yet resolves once it does.
+    ix.update(
+        &ctr(
+            'd',
+            "late",
+            &[("mynet", "172.18.0.5", &[])],
+            &[("g", "ghost")],
+        ),
+        nets,
+    );
+    assert!(ix.lookup(&id('d'), "g").is_empty());
+    ix.update(
+        &ctr('e', "ghost", &[("mynet", "172.18.0.6", &[])], &[]),
+        nets,
+    );
+    assert_eq!(ix.lookup(&id('d'), "g"), vec![ip("172.18.0.6")]);
     let names = ix.names_in_scope(&id('a'));
     assert_eq!(names[0].network, "link");
     assert!(

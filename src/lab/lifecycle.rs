@@ -310,13 +310,13 @@ fn write_host_resolv_conf(lab: &Lab, exec: &mut Executor) -> Result<()> {
         "# the lab host's resolv.conf: {}, which the default bridge's containers inherit",
         addr::INTERNET_DNS
     ));
+    let dir = path.parent().unwrap_or(&path);
     exec.narrate(&format!(
-        "printf '{comment}\\n{server}\\n' > {}",
+        "mkdir -p {} && printf '{comment}\\n{server}\\n' > {}",
+        dir.display(),
         path.display()
     ));
-    if let Some(dir) = path.parent() {
-        exec.create_dir(dir)?;
-    }
+    exec.create_dir(dir)?;
     exec.write_file(&path, format!("{comment}\n{server}\n").as_bytes())
 }
 

@@ -19,8 +19,23 @@ pub struct LabReport {
     pub networks: Vec<String>,
     /// Lab processes alive.
     pub processes: Vec<i32>,
+    /// The embedded DNS server: pid, containers it serves, its upstream (None: not running).
+    pub resolver: Option<ResolverReport>,
     /// Problems found (leaked or missing objects).
     pub problems: Vec<String>,
+}
+
+/// The embedded DNS server as `lab status` reports it.
+#[derive(Debug, serde::Serialize)]
+pub struct ResolverReport {
+    /// Its process.
+    pub pid: i32,
+    /// Containers it answers for.
+    pub containers: usize,
+    /// Namespaces it listens in.
+    pub listeners: usize,
+    /// Where it forwards other names.
+    pub upstream: Option<String>,
 }
 
 /// `lab status`: what exists, what runs, and anything broken or leaked.
@@ -36,6 +51,7 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
                 containers: Vec::new(),
                 networks: Vec::new(),
                 processes: Vec::new(),
+                resolver: None,
                 problems: vec![e.to_string()],
             });
         }
@@ -45,6 +61,7 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
     let mut containers = Vec::new();
     let mut networks = Vec::new();
     let mut processes = Vec::new();
+    let mut resolver = None;
     let status = match &st {
         None if namespaces.is_empty() => "absent".to_string(),
         None => {
@@ -61,6 +78,31 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
                 } else {
                     problems.push(format!("lab process {} is gone", p.pid));
                 }
+            }
+            match s.resolver {
+                Some(p) if p.alive() => {
+                    let r = crate::dns::ask(lab, &crate::dns::control::Request::Status);
+                    match r {
+                        Ok(r) => {
+                            resolver = Some(ResolverReport {
+                                pid: p.pid,
+                                containers: r.containers,
+                                listeners: r.listeners,
+                                upstream: r.upstream,
+                            })
+                        }
+                        Err(e) => problems.push(e.to_string()),
+                    }
+                }
+                Some(p) => problems.push(format!(
+                    "the embedded DNS server (pid {}) is not running: the next dockernet command starts it again",
+                    p.pid
+                )),
+                None if s.status == LabStatus::Up => problems.push(
+                    "the embedded DNS server has not been started: the next dockernet command starts it"
+                        .into(),
+                ),
+                None => {}
             }
             let mut expected = vec![lab.world_ns(), lab.host_ns()];
             for n in store.networks()? {
@@ -104,6 +146,7 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
         containers,
         networks,
         processes,
+        resolver,
         problems,
     })
 }

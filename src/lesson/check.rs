@@ -60,8 +60,14 @@ pub fn commands(check: &Check, vars: &Vars) -> Vec<String> {
     out
 }
 
+/// `host -- iptables …` / `world -- iptables …`, or `exec NAME iptables …` for a
+/// container's own tables (the embedded DNS server's redirect rules live there).
 fn counter_command(c: &super::model::Counter) -> String {
-    format!("{} -- iptables -t {} -vnxL {}", c.on, c.table, c.chain)
+    let rest = format!("iptables -t {} -vnxL {}", c.table, c.chain);
+    match c.on.as_str() {
+        "host" | "world" => format!("{} -- {rest}", c.on),
+        name => format!("exec {name} {rest}"),
+    }
 }
 
 /// Evaluate a check, retrying for `within` seconds.

@@ -170,7 +170,7 @@ pub struct Check {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Counter {
-    /// `host` (default) or `world`.
+    /// `host` (default), `world`, or a container's name (its own namespace's tables).
     #[serde(default = "default_on")]
     pub on: String,
     /// Table (`nat`, `filter`).
