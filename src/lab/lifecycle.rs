@@ -285,7 +285,16 @@ async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<La
         }
     }
     if exec.dry_run() {
+        exec.narrate(&crate::dns::start_command(lab));
         return Ok(rec);
+    }
+    // dockerd's embedded DNS server: one process for the lab, in the host's namespace.
+    match crate::dns::start(lab, exec) {
+        Ok(p) => rec.resolver = Some(p),
+        Err(e) => {
+            let cleanup = teardown(lab, exec).await.err().into_iter().collect();
+            return Err((e).with_cleanup_errors(cleanup));
+        }
     }
     if let Err(e) = crate::image::install_bins(lab) {
         let cleanup = teardown(lab, exec).await.err().into_iter().collect();
