@@ -387,6 +387,35 @@ fn a_killed_resolver_comes_back_and_lab_down_removes_it() {
         "the same ports, or rules rewritten"
     );
     lab.ok(&["lab", "status"]);
+
+    // Killed again, and meanwhile something in bbox1 takes its UDP port: the server
+    // listens elsewhere and the next command rewrites bbox1's redirect rules.
+    let pid = lab.state()["resolver"]["pid"].as_i64().unwrap();
+    cmd_ok("kill", &["-9", &pid.to_string()]);
+    let port = before["udp"].as_u64().unwrap() as u16;
+    let squatter = retry("the old port to be free", WAIT, || {
+        in_netns(&lab.ctr("bbox1"), move || {
+            UdpSocket::bind((Ipv4Addr::new(127, 0, 0, 11), port)).map_err(|e| e.to_string())
+        })
+    });
+    assert_eq!(resolves(&lab, "bbox1", "bbox2"), ip2);
+    let after = lab.record("bbox1")["dns"].clone();
+    assert_ne!(after["udp"], before["udp"], "expected new ports");
+    let rules = lab.ok(&[
+        "exec",
+        "bbox1",
+        "iptables",
+        "-t",
+        "nat",
+        "-S",
+        "DOCKER_OUTPUT",
+    ]);
+    assert!(
+        rules.contains(&format!("127.0.0.11:{}", after["udp"]))
+            && !rules.contains(&format!("127.0.0.11:{port}\n")),
+        "expected the rules rewritten to the new ports:\n{rules}"
+    );
+    drop(squatter);
     let sock = lab.dir().join("dns.sock");
     assert!(sock.exists());
     lab.ok(&["lab", "down"]);

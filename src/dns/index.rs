@@ -24,6 +24,10 @@ pub struct NetInfo {
 struct Entry {
     /// (network id, address, names registered there).
     registered: Vec<(String, Ipv4Addr, Vec<String>)>,
+    /// Whether it may reach the outside: on a network that is not `--internal`
+    /// (the default bridge counts: a container disconnected from its last user network
+    /// keeps its resolver, which still forwards).
+    forward: bool,
     /// `--link` aliases on user-defined networks: alias -> target name (lowercase).
     /// Docker resolves the target by name when asked, so it need not exist yet.
     links: Vec<(String, String)>,
@@ -117,6 +121,7 @@ impl Index {
             let Some(info) = net(&ep.network_id) else {
                 continue;
             };
+            entry.forward |= !info.internal;
             if !info.user_defined {
                 continue;
             }
@@ -140,7 +145,8 @@ impl Index {
             }
             entry.registered.push((ep.network_id.clone(), ep.ip, names));
         }
-        if entry.registered.is_empty() {
+        // Without names and without a resolver of its own there is nothing to keep.
+        if entry.registered.is_empty() && rec.dns.is_none() {
             return;
         }
         entry.links = rec
@@ -224,8 +230,7 @@ impl Index {
     /// Whether queries the asker's networks cannot answer go to the lab's upstream:
     /// not when every network it is on is `--internal` (Docker's `proxyDNS=false`).
     pub fn may_forward(&self, asker: &str) -> bool {
-        self.scope(asker)
-            .any(|(_, n)| n.info.as_ref().is_some_and(|i| !i.internal))
+        self.containers.get(asker).is_some_and(|e| e.forward)
     }
 
     /// Every name the asker can resolve, sorted by network then name.

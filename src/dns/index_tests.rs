@@ -231,6 +231,13 @@ fn internal_only_sandboxes_do_not_forward() {
     assert!(!ix.may_forward(&id('a')));
     assert!(ix.may_forward(&id('b')));
     assert!(!ix.may_forward(&id('z')));
+    // Disconnected from its last user network, it keeps its resolver, which forwards
+    // for it over the default bridge.
+    let mut c = ctr('c', "z", &[("bridge", "172.17.0.2", &[])], &[]);
+    c.dns = Some(crate::lab::DnsPorts { udp: 1, tcp: 2 });
+    ix.update(&c, nets);
+    assert!(ix.may_forward(&id('c')));
+    assert!(ix.lookup(&id('c'), "x").is_empty());
 }
 
 #[test]
