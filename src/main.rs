@@ -36,6 +36,13 @@ fn main() {
     if let Some(code) = entry::run_applet(argv0, &args[1..]) {
         std::process::exit(code);
     }
+    // The CLI dies quietly when its output is closed (`dockernet network inspect | head`),
+    // as Unix tools do, instead of panicking in println!. Our own servers and applets
+    // keep Rust's default (ignored; EPIPE is an error they handle).
+    // SAFETY: no other thread exists yet; setting a signal disposition is sound here.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => e.exit(),

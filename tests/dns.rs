@@ -359,7 +359,7 @@ fn a_killed_resolver_comes_back_and_lab_down_removes_it() {
         .as_i64()
         .expect("the resolver's pid");
     cmd_ok("kill", &["-9", &pid.to_string()]);
-    let _ = retry("the resolver to die", WAIT, || {
+    retry("the resolver to die", WAIT, || {
         if std::path::Path::new(&format!("/proc/{pid}/stat")).exists()
             && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .unwrap_or_default()

@@ -121,6 +121,16 @@ fn lesson_connect() {
     passes_in_both_languages("connect");
 }
 
+#[test]
+fn lesson_custom_network() {
+    passes_in_both_languages("custom-network");
+}
+
+#[test]
+fn lesson_dns() {
+    passes_in_both_languages("dns");
+}
+
 /// With the MASQUERADE rule deleted mid-lesson, the outbound check fails with expected,
 /// seen and its hint; the lesson exits 1 and still removes its lab.
 fn sabotaged(lang: &str, hint: &str, labels: [&str; 3]) {
@@ -266,6 +276,8 @@ fn lesson_list() {
         "outbound",
         "link",
         "connect",
+        "custom-network",
+        "dns",
     ] {
         assert!(out.contains(name), "expected {name} in:\n{out}");
     }
@@ -274,7 +286,7 @@ fn lesson_list() {
     assert!(zh.contains("默认网桥") && zh.contains("分钟"), "{zh}");
     let json = stdout(&lesson(&lab, &["list", "--format", "json"], &[]));
     let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
-    assert_eq!(v.as_array().map(Vec::len), Some(8));
+    assert_eq!(v.as_array().map(Vec::len), Some(10));
     assert_eq!(v[0]["name"], "bridge");
     assert!(v[0]["claims"].as_array().unwrap().len() >= 10);
     assert!(v[0]["minutes"].as_u64().is_some());

@@ -118,5 +118,20 @@ pub async fn dns(lab: &Lab, mode: Mode, a: DnsArgs) -> Result<i32> {
         "{}",
         crate::docker::render_table(&["NAME", "ADDRESS", "NETWORK"], &rows)
     );
+    if let Some(n) = reply.names.iter().find(|n| n.network != "link") {
+        println!(
+            "{}",
+            crate::ui::tr(
+                format!(
+                    "(each name also answers as NAME.NETWORK, e.g. {}.{})",
+                    n.name, n.network
+                ),
+                format!(
+                    "（每个名字也可以写成 名字.网络名，例如 {}.{}）",
+                    n.name, n.network
+                ),
+            )
+        );
+    }
     Ok(0)
 }

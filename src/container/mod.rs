@@ -378,7 +378,22 @@ async fn release_network(
     for e in std::mem::take(&mut rec.endpoints).iter().rev() {
         errors.extend(ex.undo(&e.steps).await);
     }
-    errors.extend(ex.undo(&std::mem::take(&mut rec.sandbox_steps)).await);
+    // Rules inside the sandbox's own namespace (the DNS redirect) die with it: only the
+    // namespace's removal needs to run.
+    let sandbox = std::mem::take(&mut rec.sandbox_steps);
+    let own: Vec<&str> = sandbox
+        .iter()
+        .filter_map(|s| match s {
+            Step::NetnsAdd { name } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let sandbox: Vec<Step> = sandbox
+        .iter()
+        .filter(|s| !matches!(s, Step::Firewall { ns, .. } if own.contains(&ns.as_str())))
+        .cloned()
+        .collect();
+    errors.extend(ex.undo(&sandbox).await);
     Error::all(format!("releasing the network of {}", rec.name), errors)
 }
 

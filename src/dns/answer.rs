@@ -156,7 +156,7 @@ fn ptr_reply(q: &Packet<'_>, question: &Question<'_>, target: &str, limit: usize
 /// Bytes of a reply; one too large for the client is sent without its answers and
 /// with TC set, so that the client asks again over TCP.
 fn finish(mut r: Packet<'_>, limit: usize) -> Vec<u8> {
-    let bytes = r.build_bytes_vec_compressed().unwrap_or_default();
+    let bytes = r.build_bytes_vec().unwrap_or_default();
     if bytes.len() <= limit {
         return bytes;
     }

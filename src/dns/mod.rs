@@ -104,7 +104,7 @@ pub fn redirect_batch(ports: DnsPorts) -> Batch {
             Op::Insert(r(
                 "POSTROUTING",
                 format!("-d {ip} -j DOCKER_POSTROUTING"),
-                "and the resolver's answers through DOCKER_POSTROUTING",
+                "packets to 127.0.0.11 also pass DOCKER_POSTROUTING",
             )),
             Op::Append(r(
                 "DOCKER_OUTPUT",
@@ -128,7 +128,7 @@ pub fn redirect_batch(ports: DnsPorts) -> Batch {
                     "-s {ip} -p tcp -m tcp --sport {} -j SNAT --to-source :53",
                     ports.tcp
                 ),
-                "answers leave from port 53, as the client expects",
+                "a packet leaving the server's real port leaves from :53 (answers are already rewritten back by conntrack, so these counters stay at 0)",
             )),
             Op::Append(r(
                 "DOCKER_POSTROUTING",
