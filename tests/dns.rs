@@ -456,6 +456,10 @@ fn explain_narrates_the_dns_set_up() {
     );
     assert!(out.contains("127.0.0.11 inside"), "{out}");
     assert!(
+        out.contains("printf 'nameserver 127.0.0.11\\noptions ndots:0\\n' > "),
+        "expected the resolv.conf narrated:\n{out}"
+    );
+    assert!(
         out.contains(
             "iptables -t nat -A DOCKER_OUTPUT -d 127.0.0.11/32 -p udp -m udp --dport 53 -j DNAT"
         ),

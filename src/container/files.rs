@@ -73,6 +73,20 @@ pub fn resolv_conf_legacy(host_file: &str) -> String {
     s
 }
 
+/// The command that writes a container's resolv.conf, with only the lines that matter
+/// to the resolver (Docker's comments left out), for `--explain`.
+pub fn resolv_narration(path: &std::path::Path, content: &str) -> String {
+    let lines: Vec<&str> = content
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .collect();
+    format!(
+        "printf '{}\\n' > {}   # bind-mounted on the container's /etc/resolv.conf",
+        lines.join("\\n"),
+        path.display()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +110,18 @@ mod tests {
         let own = h.find("172.17.0.3").unwrap();
         let link = h.find("tomcat02").unwrap();
         assert!(link < own);
+    }
+
+    #[test]
+    fn resolv_narration_is_a_printf_of_the_real_lines() {
+        let n = resolv_narration(
+            std::path::Path::new("/r/resolv.conf"),
+            "# Generated\n\nnameserver 127.0.0.11\noptions ndots:0\n\n# Based on\n",
+        );
+        assert_eq!(
+            n,
+            "printf 'nameserver 127.0.0.11\\noptions ndots:0\\n' > /r/resolv.conf   # bind-mounted on the container's /etc/resolv.conf"
+        );
     }
 
     #[test]

@@ -28,7 +28,12 @@ use crate::util::ProcRef;
 use std::time::Duration;
 
 /// Write the container's /etc files (or point at another container's) and the init config.
-fn write_files(d: &Daemon, ex: &Executor, rec: &ContainerRecord, sb: &SandboxPlan) -> Result<()> {
+fn write_files(
+    d: &Daemon,
+    ex: &mut Executor,
+    rec: &ContainerRecord,
+    sb: &SandboxPlan,
+) -> Result<()> {
     let dir = d.store.container_dir(&rec.id);
     ex.create_dir(&dir)?;
     let source_dir = match &sb.files {
@@ -46,6 +51,7 @@ fn write_files(d: &Daemon, ex: &Executor, rec: &ContainerRecord, sb: &SandboxPla
                 driver::Resolv::HostFile => host_resolv,
                 driver::Resolv::Embedded => crate::dns::resolv_conf_embedded(&host_resolv),
             };
+            ex.narrate(&files::resolv_narration(&dir.join("resolv.conf"), &resolv));
             let files = [
                 ("hosts", hosts),
                 ("hostname", files::hostname_file(&rec.hostname)),
