@@ -111,7 +111,7 @@ struct Server {
     pending: HashMap<u16, Forwarded>,
     next_id: u16,
     moved: Vec<Moved>,
-    batch: Batch,
+    batch: Option<Batch>,
 }
 
 /// Entry point of `dockernet-dns --lab NAME --control-fd N`.
@@ -216,7 +216,7 @@ impl Server {
             pending: HashMap::new(),
             next_id: 1,
             moved: Vec::new(),
-            batch: Batch::new(),
+            batch: Some(Batch::new()),
         };
         s.reload_all();
         eprintln!(
@@ -435,42 +435,42 @@ impl Server {
     }
 
     fn on_udp(&mut self, key: usize) {
-        loop {
-            let Some(l) = self.listeners.get(key) else {
-                return;
-            };
+        // The batch is taken out for the loop so that forwarding (which needs `self`)
+        // can read the queries in place.
+        let Some(mut batch) = self.batch.take() else {
+            return;
+        };
+        let mut replies: Vec<(SocketAddr, Vec<u8>)> = Vec::with_capacity(batch.capacity());
+        while let Some(l) = self.listeners.get(key) {
             let fd = l.udp.as_raw_fd();
             let asker = l.container.clone();
-            let n = recv_batch(fd, &mut self.batch);
+            let n = recv_batch(fd, &mut batch);
             if n == 0 {
-                return;
+                break;
             }
-            let mut replies: Vec<(SocketAddr, Vec<u8>)> = Vec::with_capacity(n);
+            replies.clear();
             for i in 0..n {
-                let (addr, query) = self.batch.message(i);
-                let query = query.to_vec();
-                match answer::answer(&self.index, &asker, &query, Transport::Udp) {
+                let (addr, query) = batch.message(i);
+                match answer::answer(&self.index, &asker, query, Transport::Udp) {
                     Outcome::Reply(b) => replies.push((addr, b)),
                     Outcome::Drop => {}
                     Outcome::Forward => {
-                        if let Some(b) = self.forward(
-                            &asker,
-                            &query,
-                            Client::Udp {
-                                listener: key,
-                                addr,
-                            },
-                        ) {
+                        let client = Client::Udp {
+                            listener: key,
+                            addr,
+                        };
+                        if let Some(b) = self.forward(&asker, query, client) {
                             replies.push((addr, b));
                         }
                     }
                 }
             }
             send_batch(fd, &replies);
-            if n < self.batch.capacity() {
-                return;
+            if n < batch.capacity() {
+                break;
             }
         }
+        self.batch = Some(batch);
     }
 
     /// Send a query upstream; returns the reply to send at once when it cannot go.

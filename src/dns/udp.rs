@@ -10,12 +10,18 @@ pub const BATCH: usize = 32;
 /// Largest datagram we read (EDNS clients may send up to this).
 const MAX_DATAGRAM: usize = 4096;
 
-/// Buffers for one batch of received datagrams.
+/// Buffers for one batch of received datagrams, with the `mmsghdr`s that point into
+/// them set up once: the vectors are never resized, so their heap storage (and the
+/// pointers into it) stays put when the `Batch` itself moves.
 pub struct Batch {
     bufs: Vec<[u8; MAX_DATAGRAM]>,
     addrs: Vec<libc::sockaddr_in>,
-    lens: Vec<usize>,
+    iovs: Vec<libc::iovec>,
+    hdrs: Vec<libc::mmsghdr>,
 }
+
+// SAFETY: the raw pointers only point into the Batch's own heap buffers.
+unsafe impl Send for Batch {}
 
 impl Default for Batch {
     fn default() -> Self {
@@ -26,11 +32,28 @@ impl Default for Batch {
 impl Batch {
     /// Empty buffers for [`BATCH`] datagrams.
     pub fn new() -> Batch {
+        let mut bufs = vec![[0u8; MAX_DATAGRAM]; BATCH];
+        // SAFETY: sockaddr_in is plain old data; all zeroes is a valid value.
+        let mut addrs: Vec<libc::sockaddr_in> = vec![unsafe { std::mem::zeroed() }; BATCH];
+        let mut iovs: Vec<libc::iovec> = bufs
+            .iter_mut()
+            .map(|buf| libc::iovec {
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: MAX_DATAGRAM,
+            })
+            .collect();
+        // SAFETY: mmsghdr is plain old data; the pointers are set just below.
+        let mut hdrs: Vec<libc::mmsghdr> = vec![unsafe { std::mem::zeroed() }; BATCH];
+        for (i, h) in hdrs.iter_mut().enumerate() {
+            h.msg_hdr.msg_name = (&mut addrs[i] as *mut libc::sockaddr_in).cast();
+            h.msg_hdr.msg_iov = &mut iovs[i];
+            h.msg_hdr.msg_iovlen = 1;
+        }
         Batch {
-            bufs: vec![[0u8; MAX_DATAGRAM]; BATCH],
-            // SAFETY: sockaddr_in is plain old data; all zeroes is a valid value.
-            addrs: vec![unsafe { std::mem::zeroed() }; BATCH],
-            lens: vec![0; BATCH],
+            bufs,
+            addrs,
+            iovs,
+            hdrs,
         }
     }
 
@@ -46,47 +69,30 @@ impl Batch {
             Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr)),
             u16::from_be(a.sin_port),
         ));
-        (addr, &self.bufs[i][..self.lens[i]])
+        let len = (self.hdrs[i].msg_len as usize).min(self.iovs[i].iov_len);
+        (addr, &self.bufs[i][..len])
     }
 }
 
 /// Read what is waiting on a non-blocking socket, up to [`BATCH`] datagrams; 0 when
 /// nothing is.
 pub fn recv_batch(fd: RawFd, b: &mut Batch) -> usize {
-    let mut iovs: Vec<libc::iovec> = b
-        .bufs
-        .iter_mut()
-        .map(|buf| libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: MAX_DATAGRAM,
-        })
-        .collect();
-    // SAFETY: mmsghdr is plain old data; the pointers set below stay valid for the call.
-    let mut hdrs: Vec<libc::mmsghdr> = vec![unsafe { std::mem::zeroed() }; BATCH];
-    for (i, h) in hdrs.iter_mut().enumerate() {
-        h.msg_hdr.msg_name = (&mut b.addrs[i] as *mut libc::sockaddr_in).cast();
+    for h in b.hdrs.iter_mut() {
+        // The kernel overwrites the name length with the sender's: reset it.
         h.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as u32;
-        h.msg_hdr.msg_iov = &mut iovs[i];
-        h.msg_hdr.msg_iovlen = 1;
+        h.msg_len = 0;
     }
-    // SAFETY: every header points at live buffers of the stated sizes.
+    // SAFETY: every header points at live buffers of the stated sizes (see Batch::new).
     let n = unsafe {
         libc::recvmmsg(
             fd,
-            hdrs.as_mut_ptr(),
+            b.hdrs.as_mut_ptr(),
             BATCH as u32,
             libc::MSG_DONTWAIT,
             std::ptr::null_mut(),
         )
     };
-    if n <= 0 {
-        return 0;
-    }
-    let n = n as usize;
-    for (len, h) in b.lens.iter_mut().zip(&hdrs).take(n) {
-        *len = h.msg_len as usize;
-    }
-    n
+    if n <= 0 { 0 } else { n as usize }
 }
 
 /// Send each reply to its address in as few system calls as the kernel allows.
