@@ -13,7 +13,14 @@ use clap::Parser;
 
 fn main() {
     let _ = entry::STARTED.set(std::time::Instant::now());
-    let args: Vec<String> = std::env::args().collect();
+    // `std::env::args()` panics on an argument that is not UTF-8 (exit 101): read them
+    // raw. Applets (a built-in image's programs) get them lossily, as text; the CLI
+    // refuses them below with one line.
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let args: Vec<String> = raw
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let argv0 = args.first().map(String::as_str).unwrap_or("dockernet");
     let base = argv0.rsplit('/').next().unwrap_or(argv0);
     if base != "dockernet" {
@@ -30,6 +37,9 @@ fn main() {
     if base == "dockernet-dns" {
         std::process::exit(entry::resolver_main(&args[1..]));
     }
+    if args.get(1).map(String::as_str) == Some(entry::HOST_INIT_ARG) {
+        std::process::exit(entry::host_init_main(&args[2..]));
+    }
     if args.get(1).map(String::as_str) == Some("__enter") {
         std::process::exit(entry::enter_main(&args[2..]));
     }
@@ -42,6 +52,10 @@ fn main() {
     // SAFETY: no other thread exists yet; setting a signal disposition is sound here.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    if let Some((i, bad)) = raw.iter().enumerate().find(|(_, a)| a.to_str().is_none()) {
+        eprintln!("dockernet: {}", cli::not_utf8(i, bad));
+        std::process::exit(2);
     }
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,

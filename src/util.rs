@@ -113,6 +113,7 @@ pub fn proc_start_time(pid: i32) -> Option<u64> {
 }
 
 /// Write a file atomically: write a temporary sibling, then rename over the target.
+/// The file is private (0600, root only): it is a state record.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     // Appended, not `with_extension`: `ips/172.18.0.5` must not become `172.18.0.tmpN`.
     let name = path
@@ -120,11 +121,93 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     let tmp = path.with_file_name(format!("{name}.tmp{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).with_ctx(|| format!("writing {}", tmp.display()))?;
+    let mut f = create_private(&tmp).with_ctx(|| format!("writing {}", tmp.display()))?;
     f.write_all(data)
         .with_ctx(|| format!("writing {}", tmp.display()))?;
     drop(f);
     std::fs::rename(&tmp, path).with_ctx(|| format!("renaming onto {}", path.display()))
+}
+
+/// Mode of dockernet's state directories (`/run/dockernet`, each lab's, and every
+/// directory under it but `images/`): root only, so no other user lists or reaches the
+/// records, the logs or the lock.
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+/// Mode of every file dockernet keeps in a lab directory (records, logs, the lock, the
+/// init's config): root only. Records and configs hold `-e` values, which may be
+/// secrets, and a lock any user could open is a lock any user could hold.
+pub const PRIVATE_FILE_MODE: u32 = 0o600;
+/// Mode of the files bind-mounted into containers (`/etc/hosts`, `/etc/hostname`,
+/// `/etc/resolv.conf`): readable by every user *inside* the container, as Docker's are —
+/// a process that dropped root there still resolves names. They hold nothing secret, and
+/// the private lab directory above them keeps other users of the machine out anyway.
+pub const SHARED_FILE_MODE: u32 = 0o644;
+
+/// Give an open file exactly `mode`, if it has another one: a file that already existed
+/// keeps its old mode through `open` (a lab made by an older dockernet: 0644), and a
+/// new one gets `mode` minus the umask.
+fn set_mode(f: &std::fs::File, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if f.metadata()?.permissions().mode() & 0o7777 != mode {
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
+}
+
+/// Create a directory and its missing parents, all 0700 ([`PRIVATE_DIR_MODE`]); an
+/// existing one with a wider mode (an older lab) is tightened.
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(PRIVATE_DIR_MODE)
+        .create(path)?;
+    if std::fs::metadata(path)?.permissions().mode() & 0o7777 != PRIVATE_DIR_MODE {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(PRIVATE_DIR_MODE))?;
+    }
+    Ok(())
+}
+
+/// Open a file of the lab directory with `opts` (which say create, append, truncate…),
+/// making it 0600 ([`PRIVATE_FILE_MODE`]) whether it is new or was there before.
+pub fn open_private(
+    path: &Path,
+    opts: &mut std::fs::OpenOptions,
+) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = opts.mode(PRIVATE_FILE_MODE).open(path)?;
+    set_mode(&f, PRIVATE_FILE_MODE)?;
+    Ok(f)
+}
+
+/// Create (or truncate) a private file: `File::create` for logs and records, 0600.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    open_private(
+        path,
+        std::fs::File::options()
+            .write(true)
+            .create(true)
+            .truncate(true),
+    )
+}
+
+/// Write a private file in place (the init's config, an exit code): 0600.
+pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    create_private(path)?.write_all(data)
+}
+
+/// Write in place (same inode: it is bind-mounted, and a rename would leave the
+/// container with the old file) one of a container's /etc files, 0644
+/// ([`SHARED_FILE_MODE`]): readable by the container's processes whatever their user.
+pub fn write_shared(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::File::options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(SHARED_FILE_MODE)
+        .open(path)?;
+    set_mode(&f, SHARED_FILE_MODE)?;
+    f.write_all(data)
 }
 
 /// Seconds since the Unix epoch.
@@ -190,6 +273,32 @@ mod tests {
         assert_eq!(random_hex(7).len(), 7);
         assert!(random_hex(7).chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(random_hex(64), random_hex(64));
+    }
+
+    #[test]
+    fn private_and_shared_files_get_their_modes() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let dir = std::env::temp_dir().join(format!("dn-util-modes-{}", random_hex(8)));
+        let sub = dir.join("a").join("b");
+        create_private_dir(&sub).unwrap();
+        assert_eq!((mode(&dir), mode(&sub)), (0o700, 0o700));
+        // An older lab's directory and files (0755, 0644) are tightened when opened.
+        std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o755)).unwrap();
+        create_private_dir(&sub).unwrap();
+        assert_eq!(mode(&sub), 0o700);
+        let log = sub.join("log");
+        std::fs::write(&log, b"old").unwrap();
+        std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).unwrap();
+        open_private(&log, std::fs::File::options().append(true)).unwrap();
+        assert_eq!(mode(&log), 0o600);
+        write_atomic(&sub.join("rec.json"), b"{}").unwrap();
+        assert_eq!(mode(&sub.join("rec.json")), 0o600);
+        write_private(&sub.join("config.json"), b"{}").unwrap();
+        assert_eq!(mode(&sub.join("config.json")), 0o600);
+        write_shared(&sub.join("hosts"), b"127.0.0.1\tlocalhost\n").unwrap();
+        assert_eq!(mode(&sub.join("hosts")), 0o644);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -283,6 +283,8 @@ fn removing_the_target_leaves_the_joiner_with_loopback() {
 #[test]
 fn network_ls_lists_the_predefined_networks() {
     let lab = Lab::new("net_ls");
+    // `network ls` only reads: it does not build a lab that does not exist.
+    lab.ok(&["lab", "up"]);
     let out = lab.ok(&["network", "ls"]);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(

@@ -247,7 +247,8 @@ fn f21_dry_run_changes_nothing_in_an_existing_lab() {
 }
 
 /// F22 (dry run): `--dry-run` on a lab that does not exist creates nothing at all: no
-/// namespace, no state directory, no process — for `run`, `lab up` and `ps`.
+/// namespace, no state directory, no process — for `run`, `lab up` and `ps` (which, only
+/// reading, says the lab does not exist).
 #[test]
 fn f22_dry_run_on_a_fresh_lab_creates_nothing() {
     let lab = Lab::new("f22_fresh");
@@ -257,11 +258,19 @@ fn f22_dry_run_on_a_fresh_lab_creates_nothing() {
         &["--dry-run", "ps"][..],
     ] {
         let o = lab.dn(args);
-        assert!(
-            o.status.success(),
-            "expected success: {}",
-            describe(&args.join(" "), &o)
-        );
+        if args[1] == "ps" {
+            assert!(
+                !o.status.success() && stderr(&o).contains("does not exist"),
+                "expected `ps` to say the lab does not exist: {}",
+                describe(&args.join(" "), &o)
+            );
+        } else {
+            assert!(
+                o.status.success(),
+                "expected success: {}",
+                describe(&args.join(" "), &o)
+            );
+        }
         assert!(
             lab.namespaces().is_empty(),
             "expected no namespace after `{}`, saw {:?}",

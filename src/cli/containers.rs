@@ -163,7 +163,7 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
             EXIT_REFUSED,
         ));
     }
-    let dashdash = std::env::args().any(|w| w == "--");
+    let dashdash = std::env::args_os().any(|w| w == "--");
     let (image, cmd) = a.image_and_command(dashdash);
     let spec = RunSpec {
         name: a.name,
@@ -186,6 +186,8 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
         publish_all: a.publish_all,
         expose: a.expose,
     };
+    // What the docker CLI refuses while parsing flags builds nothing, not even the lab.
+    container::check_flags(&spec)?;
     let mut exec = Executor::new(mode);
     let (lock, mut d) = open_lab(lab, &mut exec).await?;
     let mut rec = container::create_record(&d, &spec)?;
@@ -215,16 +217,56 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
         libc::signal(libc::SIGINT, libc::SIG_IGN);
         libc::signal(libc::SIGQUIT, libc::SIG_IGN);
     }
+    // Docker's status for a process killed by a signal: 128 + the signal (137: SIGKILL).
     let status = spawned
         .child
         .wait()
         .ok()
-        .and_then(|s| s.code())
+        .and_then(|s| {
+            use std::os::unix::process::ExitStatusExt;
+            s.code().or_else(|| s.signal().map(|n| 128 + n))
+        })
         .unwrap_or(1);
-    let _lock = lab.lock()?;
-    if let Some(r) = lab.store().lab()? {
-        let mut d = crate::lab::Daemon::new(lab, r);
-        container::settle(&mut d, &mut exec, &rec.id).await?;
+    // The lab may be gone (`lab down` in another terminal killed the container): say so,
+    // and do not create its directory again by locking it.
+    let removed = |how: String| {
+        eprintln!(
+            "dockernet: {}",
+            crate::ui::tr(
+                format!("container {} was removed while it ran: {how}", rec.name),
+                format!("容器 {} 在运行时被删除：{how}", rec.name),
+            )
+        );
+    };
+    let lab_gone = || {
+        crate::ui::tr(
+            format!(
+                "lab {} was taken down (`lab down`) from another terminal",
+                lab.name
+            ),
+            format!("实验环境 {} 已在另一个终端被 `lab down` 删除", lab.name),
+        )
+    };
+    let Some(_lock) = lab.lock_if_exists()? else {
+        removed(lab_gone());
+        exec.close().await;
+        return Ok(status);
+    };
+    let Some(r) = lab.store().lab()? else {
+        removed(lab_gone());
+        exec.close().await;
+        return Ok(status);
+    };
+    let mut d = crate::lab::Daemon::new(lab, r);
+    if container::settle(&mut d, &mut exec, &rec.id)
+        .await?
+        .is_none()
+        && !rec.auto_remove
+    {
+        removed(crate::ui::tr(
+            "`rm -f` from another terminal",
+            "在另一个终端执行了 `rm -f`",
+        ));
     }
     exec.close().await;
     Ok(status)
@@ -232,6 +274,15 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
 
 /// `exec`
 pub async fn exec(lab: &Lab, mode: Mode, a: ExecArgs) -> Result<i32> {
+    // `-e` is checked as the docker CLI parses it, before anything else.
+    let user_env: Vec<String> = a
+        .env
+        .iter()
+        .map(|e| {
+            crate::docker::flags::validate_env(e, |k| std::env::var(k).ok())
+                .map_err(|m| Error::with_code(m, EXIT_REFUSED))
+        })
+        .collect::<Result<_>>()?;
     let d = read_lab(lab, mode).await?;
     let c = d.store.find_container(&a.container)?;
     let running = c.status == ContainerStatus::Running && c.init.is_some_and(|p| p.alive());
@@ -248,7 +299,7 @@ pub async fn exec(lab: &Lab, mode: Mode, a: ExecArgs) -> Result<i32> {
     };
     let mut env = c.env.clone();
     env.extend(c.link_env.iter().cloned());
-    env.extend(a.env);
+    env.extend(user_env);
     if a.tty {
         env.push("TERM=xterm".into());
     }

@@ -81,6 +81,9 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
             Ok(0)
         }
         LabCommand::Status { format } => {
+            // The state is root's only (0700): say so, rather than report a lab that
+            // cannot be read as absent or broken.
+            require_root()?;
             let r = crate::lab::lab_status(lab)?;
             if format == Format::Json {
                 println!(
@@ -138,7 +141,12 @@ pub enum Place {
 /// `host [-- CMD]` / `world [-- CMD]`: run a command (default: a shell) in that namespace,
 /// with a private /sys showing its interfaces, like `ip netns exec`.
 pub async fn shell(lab: &Lab, mode: Mode, place: Place, command: Vec<String>) -> Result<i32> {
-    let _d = super::read_lab(lab, mode).await?;
+    let d = super::read_lab(lab, mode).await?;
+    // The lab host's own PID and mount namespaces (its /proc, /sys, resolv.conf).
+    let host_init = match place {
+        Place::Host => d.rec.host_init.filter(|p| p.alive()),
+        Place::World => None,
+    };
     if mode == Mode::DryRun {
         return Ok(0);
     }
@@ -177,16 +185,24 @@ pub async fn shell(lab: &Lab, mode: Mode, place: Place, command: Vec<String>) ->
             .map(|c| &*Box::leak(c.into_boxed_c_str())),
         Place::World => None,
     };
-    // `net` and `uts` stay open here until the command has run.
+    let mnt = match &host_init {
+        Some(p) => Some(crate::netns::open(&crate::lab::hostinit::mnt_ns(p))?),
+        None => None,
+    };
+    // `net`, `uts` and `mnt` stay open here until the command has run.
     crate::netns::ChildSetup {
         net: Some(net.as_raw_fd()),
         uts: uts.as_ref().map(|u| u.as_raw_fd()),
-        fresh_sys: true,
-        resolv_conf,
+        mnt: mnt.as_ref().map(|m| m.as_raw_fd()),
+        fresh_sys: mnt.is_none(),
+        resolv_conf: resolv_conf.filter(|_| mnt.is_none()),
         ..Default::default()
     }
     .install(&mut cmd, Vec::new());
-    let status = cmd.status().with_ctx(|| format!("running {}", argv[0]))?;
+    let status = crate::lab::hostinit::spawn(host_init.as_ref(), cmd)
+        .and_then(|mut c| c.wait())
+        .with_ctx(|| format!("running {}", argv[0]))?;
+    drop(mnt);
     drop(net);
     drop(uts);
     Ok(status.code().unwrap_or(1))

@@ -186,13 +186,22 @@ pub(crate) async fn open_lab<'a>(
     Ok((lock, d))
 }
 
-/// For a command that only reads (`ps`, `inspect`, `show`, `network ls`): no lock when
-/// the lab is up (records are replaced atomically, so a read sees whole files); a lab
-/// that does not exist yet is built first, as Docker's daemon would be running.
+/// For a command that only reads (`ps`, `inspect`, `show`, `network ls`, `logs`, ...):
+/// no lock when the lab is up (records are replaced atomically, so a read sees whole
+/// files). A lab that does not exist is not built: a mistyped `--lab` must not quietly
+/// create a lab, so the error names the commands that do. A lab with any trace left (a
+/// directory, a namespace: a crashed `lab up`) is rebuilt as before.
 pub(crate) async fn read_lab(lab: &crate::lab::Lab, mode: Mode) -> Result<crate::lab::Daemon<'_>> {
     require_root()?;
     let store = lab.store();
-    if let Some(rec) = store.lab()?
+    let rec = store.lab()?;
+    if rec.is_none()
+        && !lab.dir().exists()
+        && crate::netns::list_with_prefix(&lab.netns_prefix()).is_empty()
+    {
+        return Err(lab_does_not_exist(lab));
+    }
+    if let Some(rec) = rec
         && rec.status == crate::lab::LabStatus::Up
         && crate::netns::exists(&lab.host_ns())
     {
@@ -230,6 +239,31 @@ pub(crate) async fn read_lab(lab: &crate::lab::Lab, mode: Mode) -> Result<crate:
 }
 
 pub(crate) use crate::lab::require_root;
+
+/// The refusal of argument `i` (counting the program as 0) that is not UTF-8 (`main`
+/// checks them before clap, whose own error spans several lines), showing its bytes as
+/// Rust escapes them (`"\xFF"`): names, addresses, ports and commands are text.
+pub fn not_utf8(i: usize, arg: &std::ffi::OsStr) -> String {
+    crate::ui::tr(
+        format!(
+            "argument {i} ({arg:?}) is not valid UTF-8: dockernet takes its arguments as UTF-8 text"
+        ),
+        format!("第 {i} 个参数（{arg:?}）不是有效的 UTF-8：dockernet 只接受 UTF-8 文本参数"),
+    )
+}
+
+/// The refusal of a read-only command on a lab that was never built (or was removed).
+fn lab_does_not_exist(lab: &crate::lab::Lab) -> crate::error::Error {
+    let n = &lab.name;
+    crate::error::Error::msg(crate::ui::tr(
+        format!(
+            "lab {n} does not exist: `dockernet --lab {n} lab up` builds it, or any command that creates something (`run`, `network create`)"
+        ),
+        format!(
+            "实验环境 {n} 不存在：`dockernet --lab {n} lab up` 可以创建它，任何创建对象的命令（`run`、`network create`）也会创建它"
+        ),
+    ))
+}
 
 #[cfg(test)]
 mod tests {

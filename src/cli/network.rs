@@ -191,7 +191,11 @@ pub async fn network(lab: &Lab, mode: Mode, c: NetworkCommand) -> Result<i32> {
                     }
                 }
             }
-            println!("{}", crate::view::docker_inspect::to_docker_json(&out));
+            // Docker prints `[]` before the error when nothing was found; one line (the
+            // error) says it all.
+            if !out.is_empty() || !failed {
+                println!("{}", crate::view::docker_inspect::to_docker_json(&out));
+            }
             Ok(if failed { 1 } else { 0 })
         }
         NetworkCommand::Rm { networks } => {

@@ -51,17 +51,15 @@ pub struct RunSpec {
     pub expose: Vec<String>,
 }
 
-/// Validate a `run` request and build the new container's record (status `Creating`).
-/// Nothing is written and nothing in the kernel changes yet.
-pub fn create_record(d: &Daemon, spec: &RunSpec) -> Result<ContainerRecord> {
-    let lab = d.lab;
-    let image: Option<&BuiltinImage> = match &spec.image {
-        Some(name) => Some(
-            image::find_image(name)
-                .ok_or_else(|| Error::with_code(image::unknown_image_error(name), EXIT_REFUSED))?,
-        ),
-        None => None,
-    };
+/// The checks of a `run` request that need no lab, in Docker's order: what the docker
+/// CLI refuses while it parses the flags (`-e`, network-mode conflicts, `-p`,
+/// `--expose`), then the daemon's first check of the config (`--hostname`). The CLI runs
+/// them before the lab is opened, so a bad flag builds nothing, not even a lab.
+pub fn check_flags(spec: &RunSpec) -> Result<()> {
+    for e in &spec.env {
+        crate::docker::flags::validate_env(e, |_| None)
+            .map_err(|m| Error::with_code(m, EXIT_REFUSED))?;
+    }
     let mode = NetworkMode::parse(&spec.network)?;
     driver::validate(
         &mode,
@@ -75,6 +73,33 @@ pub fn create_record(d: &Daemon, spec: &RunSpec) -> Result<ContainerRecord> {
             expose: !spec.expose.is_empty(),
         },
     )?;
+    for e in &spec.expose {
+        crate::ports::parse_expose(e)?;
+    }
+    for p in &spec.publish {
+        crate::ports::parse_publish(p)?;
+    }
+    if let Some(h) = spec.hostname.as_deref().filter(|h| !h.is_empty()) {
+        crate::docker::flags::validate_hostname(h).map_err(|m| {
+            Error::with_code(format!("Error response from daemon: {m}"), EXIT_REFUSED)
+        })?;
+    }
+    Ok(())
+}
+
+/// Validate a `run` request and build the new container's record (status `Creating`).
+/// Nothing is written and nothing in the kernel changes yet.
+pub fn create_record(d: &Daemon, spec: &RunSpec) -> Result<ContainerRecord> {
+    let lab = d.lab;
+    check_flags(spec)?;
+    let image: Option<&BuiltinImage> = match &spec.image {
+        Some(name) => Some(
+            image::find_image(name)
+                .ok_or_else(|| Error::with_code(image::unknown_image_error(name), EXIT_REFUSED))?,
+        ),
+        None => None,
+    };
+    let mode = NetworkMode::parse(&spec.network)?;
     let not_yet = |flag: &str, feature: &str| {
         Error::with_code(
             format!("{flag} is not supported yet in dockernet (it comes with {feature})"),
@@ -90,10 +115,6 @@ pub fn create_record(d: &Daemon, spec: &RunSpec) -> Result<ContainerRecord> {
         for (port, proto) in crate::ports::parse_expose(e)? {
             extra_exposed.push(format!("{port}/{proto}"));
         }
-    }
-    // Validate -p now (bad specs are refused before anything is built).
-    for p in &spec.publish {
-        crate::ports::parse_publish(p)?;
     }
     if !spec.dns.is_empty() || !spec.add_hosts.is_empty() || spec.mac_address.is_some() {
         return Err(not_yet(
@@ -144,9 +165,13 @@ pub fn create_record(d: &Daemon, spec: &RunSpec) -> Result<ContainerRecord> {
             "network-scoped alias is supported only for containers in user defined networks",
         ));
     }
-    let links = resolve_links(d, &spec.links, net.as_ref(), spec.name.as_deref())?;
-    if let Some(n) = &spec.name {
-        crate::docker::validate_name(n).map_err(|e| {
+    // Docker's names are stored as `/NAME`: `--name /c1` is the name `c1` (one slash;
+    // the error quotes the name as given).
+    let given_name = spec.name.as_deref();
+    let bare_name = given_name.map(|n| n.strip_prefix('/').unwrap_or(n));
+    let links = resolve_links(d, &spec.links, net.as_ref(), bare_name)?;
+    if let (Some(given), Some(n)) = (given_name, bare_name) {
+        crate::docker::validate_name(given).map_err(|e| {
             Error::with_code(format!("Error response from daemon: {e}"), EXIT_REFUSED)
         })?;
         if let Some(other) = d.store.container_by_name(n) {
@@ -170,22 +195,32 @@ pub fn create_record(d: &Daemon, spec: &RunSpec) -> Result<ContainerRecord> {
     };
     let path = image::container_path(lab, image)?;
     let id = random_hex(64);
-    let name = match &spec.name {
-        Some(n) => n.clone(),
+    let name = match bare_name {
+        Some(n) => n.to_string(),
         None => crate::docker::random_name(crate::util::random_u64(), &|n| {
             d.store.container_by_name(n).is_some()
         }),
     };
     let hostname = shared_hostname
-        .or_else(|| spec.hostname.clone())
+        .or_else(|| spec.hostname.clone().filter(|h| !h.is_empty()))
         .unwrap_or_else(|| id[..12].to_string());
+    // `-e NAME` takes NAME's value from this command's environment, as the docker CLI
+    // does (checked above).
+    let user_env: Vec<String> = spec
+        .env
+        .iter()
+        .map(|e| {
+            crate::docker::flags::validate_env(e, |k| std::env::var(k).ok())
+                .map_err(|m| Error::with_code(m, EXIT_REFUSED))
+        })
+        .collect::<Result<_>>()?;
     let mut env = vec![format!("PATH={path}"), format!("HOSTNAME={hostname}")];
     if spec.tty {
         env.push("TERM=xterm".into());
     }
-    env.extend(spec.env.iter().cloned());
+    env.extend(user_env.iter().cloned());
     env.push("HOME=/root".into());
-    let netns = lab.container_ns(&name);
+    let netns = lab.container_ns(&name, &id);
     let attachments = match &net {
         Some(n) => vec![Attachment {
             network_id: n.id.clone(),
@@ -202,7 +237,7 @@ pub fn create_record(d: &Daemon, spec: &RunSpec) -> Result<ContainerRecord> {
         cmd,
         hostname,
         env,
-        user_env: spec.env.clone(),
+        user_env,
         network_mode,
         netns,
         sandbox_steps: Vec::new(),

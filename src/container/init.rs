@@ -111,13 +111,14 @@ pub fn shim_main() -> i32 {
             sync_write(sync_fd, &format!("init {}\n", child.as_raw()));
             let _ = nix::unistd::close(sync_fd);
             let code = wait_forwarding(child, &signals, true, false);
-            let _ = std::fs::write(&config.exit_code_file, format!("{code}\n"));
+            let exit_code = std::path::Path::new(&config.exit_code_file);
+            let _ = crate::util::write_private(exit_code, format!("{code}\n").as_bytes());
             if let Some(notice) = &config.exit_notice {
                 let p = std::path::Path::new(notice);
                 if let Some(dir) = p.parent() {
-                    let _ = std::fs::create_dir_all(dir);
+                    let _ = crate::util::create_private_dir(dir);
                 }
-                let _ = std::fs::write(p, b"");
+                let _ = crate::util::write_private(p, b"");
             }
             code
         }

@@ -12,7 +12,7 @@ mod publish;
 mod recover;
 mod spawn;
 
-pub use create::{RunSpec, create_record};
+pub use create::{RunSpec, check_flags, create_record};
 pub use endpoints::{ConnectSpec, connect, disconnect};
 pub use enter::{enter_main, exec_in};
 pub use recover::{rollback, settle};
@@ -87,7 +87,7 @@ fn write_files(
         exit_notice: Some(d.store.exit_notice_path(&rec.id).display().to_string()),
     };
     let json = serde_json::to_vec_pretty(&config).map_err(|e| Error::msg(e.to_string()))?;
-    ex.write_file(&dir.join("config.json"), &json)
+    ex.write_private(&dir.join("config.json"), &json)
 }
 
 /// The /etc/hosts lines legacy links add (`172.17.0.2\talias hostname name`), from the
@@ -258,6 +258,7 @@ pub async fn start(
         detached: rec.detached,
         interactive: rec.interactive,
         log: Some(dir.join("log")),
+        host_init: d.rec.host_init,
     };
     ex.narrate(&spec.narration(&rec.cmd));
     if !ex.effects() {

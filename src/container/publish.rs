@@ -120,7 +120,8 @@ pub fn launch_proxies(d: &Daemon, rec: &ContainerRecord) -> Result<Vec<ports::Pe
         let log = lab
             .container_dir(&rec.id)
             .join(format!("proxy-{}-{}.log", b.proto, b.host_port));
-        match ports::start_proxy(&crate::netns::path(&lab.host_ns()), b, ep.ip, &log) {
+        let host_ns = crate::netns::path(&lab.host_ns());
+        match ports::start_proxy(&host_ns, d.rec.host_init.as_ref(), b, ep.ip, &log) {
             Ok(p) => pending.push(p),
             Err(e) => {
                 pending.into_iter().for_each(ports::PendingProxy::abandon);

@@ -30,6 +30,8 @@ pub struct SpawnSpec {
     pub interactive: bool,
     /// Log file for detached containers.
     pub log: Option<PathBuf>,
+    /// The lab host's PID 1: the container's PID namespace nests inside the host's.
+    pub host_init: Option<ProcRef>,
 }
 
 impl SpawnSpec {
@@ -90,11 +92,9 @@ pub fn spawn(spec: &SpawnSpec, argv: &[String]) -> Result<Spawned> {
             .log
             .as_ref()
             .ok_or_else(|| Error::msg("detached container without a log"))?;
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .ctx("opening the container log")?;
+        let f =
+            crate::util::open_private(log, std::fs::OpenOptions::new().create(true).append(true))
+                .ctx("opening the container log")?;
         cmd.stdout(f.try_clone()?).stderr(f);
         if spec.interactive {
             // `-di`: Docker keeps the container's stdin open with nobody writing, so a
@@ -125,7 +125,8 @@ pub fn spawn(spec: &SpawnSpec, argv: &[String]) -> Result<Spawned> {
         ..Default::default()
     }
     .install(&mut cmd, Vec::new());
-    let child = cmd.spawn().ctx("starting the container")?;
+    let child =
+        crate::lab::hostinit::spawn(spec.host_init.as_ref(), cmd).ctx("starting the container")?;
     drop(write_end);
     drop(net);
     drop(uts);
@@ -139,7 +140,17 @@ pub fn spawn(spec: &SpawnSpec, argv: &[String]) -> Result<Spawned> {
     let mut error = None;
     for line in text.lines() {
         if let Some(p) = line.strip_prefix("init ") {
-            init_pid = p.trim().parse::<i32>().ok();
+            // The shim names its child as *its* PID namespace sees it (the lab host's):
+            // the root namespace's number is the shim's child, while it lives.
+            init_pid = shim
+                .and_then(|s| crate::lab::hostinit::only_child(s.pid))
+                .map(|pid| (pid, true))
+                .or_else(|| {
+                    // Gone already: a number of the shim's namespace, which names no
+                    // process of ours in the root one when the shim is the host's.
+                    let pid = p.trim().parse::<i32>().ok()?;
+                    Some((pid, spec.host_init.is_none()))
+                });
         } else if let Some(e) = line.strip_prefix("error ") {
             error = Some(e.to_string());
         }
@@ -161,7 +172,14 @@ pub fn spawn(spec: &SpawnSpec, argv: &[String]) -> Result<Spawned> {
     }
     // An init that already exited (a command like `true`) did start: keep its pid as a
     // process that is gone, and the next reconcile marks the container Exited.
-    let init = init_pid.map(|pid| ProcRef::of(pid).unwrap_or(ProcRef { pid, start_time: 0 }));
+    let gone = |pid| ProcRef { pid, start_time: 0 };
+    let init = init_pid.map(|(pid, ours)| {
+        if ours {
+            ProcRef::of(pid).unwrap_or(gone(pid))
+        } else {
+            gone(pid)
+        }
+    });
     let (Some(shim), Some(init)) = (shim, init) else {
         let _ = child.kill();
         let _ = child.wait();

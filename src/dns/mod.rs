@@ -210,7 +210,7 @@ pub fn start_command(lab: &Lab) -> String {
 
 /// Start the lab's resolver in the lab host's namespace. The control socket is bound
 /// here and handed over, so commands can talk to it as soon as this returns.
-pub fn start(lab: &Lab, ex: &mut Executor) -> Result<ProcRef> {
+pub fn start(lab: &Lab, host_init: Option<&ProcRef>, ex: &mut Executor) -> Result<ProcRef> {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
     ex.narrate(&start_command(lab));
@@ -218,8 +218,16 @@ pub fn start(lab: &Lab, ex: &mut Executor) -> Result<ProcRef> {
     let _ = std::fs::remove_file(&path);
     let listener =
         std::os::unix::net::UnixListener::bind(&path).ctx("creating the DNS control socket")?;
+    // Root only, like the rest of the lab directory: whoever may connect may ask the
+    // resolver for any container's names and make it listen.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        &path,
+        std::fs::Permissions::from_mode(crate::util::PRIVATE_FILE_MODE),
+    )
+    .ctx("restricting the DNS control socket")?;
     let fd = listener.as_raw_fd();
-    let log = std::fs::File::create(lab.dir().join("dns.log")).ctx("creating dns.log")?;
+    let log = crate::util::create_private(&lab.dir().join("dns.log")).ctx("creating dns.log")?;
     let mut cmd = crate::firewall::command_in(
         &crate::netns::path(&lab.host_ns()),
         &crate::image::self_exe()?,
@@ -244,7 +252,8 @@ pub fn start(lab: &Lab, ex: &mut Executor) -> Result<ProcRef> {
             Ok(())
         });
     }
-    let child = cmd.spawn().ctx("starting the embedded DNS server")?;
+    let child =
+        crate::lab::hostinit::spawn(host_init, cmd).ctx("starting the embedded DNS server")?;
     drop(listener);
     ProcRef::of(child.id() as i32)
         .ok_or_else(|| Error::msg("the embedded DNS server exited at once"))
@@ -263,7 +272,7 @@ pub async fn ensure_running(d: &mut Daemon<'_>, ex: &mut Executor) -> Result<()>
             dead.pid
         );
     }
-    let p = start(d.lab, ex)?;
+    let p = start(d.lab, d.rec.host_init.as_ref(), ex)?;
     d.rec.resolver = Some(p);
     d.store.save_lab(ex, &d.rec)?;
     let status = ask(d.lab, &Request::Status)?;

@@ -8,6 +8,7 @@
 
 pub mod command;
 pub mod duration;
+pub mod flags;
 mod name_words;
 pub mod names;
 pub mod ports;

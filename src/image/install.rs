@@ -21,6 +21,10 @@ pub fn self_exe() -> Result<PathBuf> {
 pub fn install_bins(lab: &Lab) -> Result<()> {
     let exe = self_exe()?;
     let applets = lab.image_bin("applets");
+    // Left 0755, not private like the rest of the lab directory: containers' processes
+    // run programs from here through their PATH. The 0700 lab directory above still
+    // keeps other users of the machine out; a container's root passes it (its
+    // CAP_DAC_OVERRIDE is in Docker's default set).
     std::fs::create_dir_all(&applets).ctx("creating the applet directory")?;
     for a in APPLETS {
         let link = applets.join(a);

@@ -193,6 +193,8 @@ pub async fn ensure_up(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> R
     if let Some(rec) = store.lab()? {
         let creator_alive = rec.creator.is_some_and(|p| p.alive());
         let healthy = rec.status == LabStatus::Up
+            // Without its PID 1 the lab host's processes are gone, and none can start.
+            && rec.host_init.is_none_or(|p| p.alive())
             && netns::exists(&lab.host_ns())
             && netns::exists(&lab.world_ns());
         if healthy {
@@ -239,6 +241,7 @@ async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<La
         processes: Vec::new(),
         ports: Vec::new(),
         resolver: None,
+        host_init: None,
     };
     let mut networks = predefined_networks(created)?;
     {
@@ -271,6 +274,22 @@ async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<La
         let cleanup = teardown(lab, exec).await.err().into_iter().collect();
         return Err((e).with_cleanup_errors(cleanup));
     }
+    // The lab host's PID 1 first: everything of the host is started inside its PID
+    // namespace.
+    if exec.dry_run() {
+        exec.narrate(&super::hostinit::command(lab));
+    } else {
+        match super::hostinit::start(lab) {
+            Ok(p) => {
+                exec.narrate(&super::hostinit::command(lab));
+                rec.host_init = Some(p);
+            }
+            Err(e) => {
+                let cleanup = teardown(lab, exec).await.err().into_iter().collect();
+                return Err((e).with_cleanup_errors(cleanup));
+            }
+        }
+    }
     for program in world_programs() {
         if exec.dry_run() {
             exec.narrate(&program.command(lab));
@@ -289,7 +308,7 @@ async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<La
         return Ok(rec);
     }
     // dockerd's embedded DNS server: one process for the lab, in the host's namespace.
-    match crate::dns::start(lab, exec) {
+    match crate::dns::start(lab, rec.host_init.as_ref(), exec) {
         Ok(p) => rec.resolver = Some(p),
         Err(e) => {
             let cleanup = teardown(lab, exec).await.err().into_iter().collect();
@@ -395,7 +414,7 @@ impl WorldProgram {
     /// of the command that built the lab must not reach it).
     fn start(&self, lab: &Lab, exec: &mut Executor) -> Result<ProcRef> {
         exec.narrate(&self.command(lab));
-        let log = std::fs::File::create(lab.dir().join(self.log))
+        let log = crate::util::create_private(&lab.dir().join(self.log))
             .with_ctx(|| format!("creating {}", self.log))?;
         let mut cmd =
             crate::firewall::command_in(&netns::path(&lab.world_ns()), &crate::image::self_exe()?)?;

@@ -3,6 +3,7 @@
 //! things, keeps the state file, and builds and removes labs.
 
 mod files;
+pub mod hostinit;
 mod lifecycle;
 mod state;
 mod status;
@@ -20,13 +21,16 @@ pub use teardown::{DownResult, lab_down};
 
 use crate::error::{Context, Error, Result};
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Root of all lab state. /run is a tmpfs on most systems (gone after a reboot, like the
 /// namespaces); on the classroom VMs it is plain ext4, which is why state writes are few.
 pub const STATE_ROOT: &str = "/run/dockernet";
 /// Prefix of every namespace dockernet creates under /run/netns.
 pub const NETNS_PREFIX: &str = "dn-";
+/// Longest container namespace name that keeps the container's name in it
+/// (`dn-<lab>-ctr-<name>`); see [`Lab::container_ns`].
+pub const CONTAINER_NS_MAX: usize = 64;
 
 /// Addresses of the lab (TEST-NET ranges and Docker's own).
 pub mod addr {
@@ -166,20 +170,44 @@ impl Lab {
         format!("{}host", self.netns_prefix())
     }
 
-    /// A container's namespace name.
-    pub fn container_ns(&self, container_name: &str) -> String {
-        format!("{}ctr-{container_name}", self.netns_prefix())
+    /// A container's namespace name: `dn-<lab>-ctr-<name>` when that stays short
+    /// enough to read, otherwise `dn-<lab>-ctr-<first 12 hex of its id>`.
+    ///
+    /// Docker puts no limit on a container's name, but a namespace is a file under
+    /// /run/netns (NAME_MAX is 255 bytes, so a 250-character name failed with "File
+    /// name too long"), and learners read these names in `ip netns list` and in every
+    /// narrated `ip -n NS ...` command. So the readable form is used only while the
+    /// whole name is at most [`CONTAINER_NS_MAX`] bytes (a container name of up to 49
+    /// characters in the `default` lab, 24 with the longest lab name); longer names
+    /// get the id form, the way Docker names kernel objects by id (`br-<12 hex>`). A
+    /// name that is itself 12 hex digits gets the id form too, so a readable name can
+    /// never look like (and collide with) another container's id form.
+    pub fn container_ns(&self, container_name: &str, id: &str) -> String {
+        let readable = format!("{}ctr-{container_name}", self.netns_prefix());
+        let looks_like_id = container_name.len() == 12
+            && container_name
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if readable.len() <= CONTAINER_NS_MAX && !looks_like_id {
+            readable
+        } else {
+            format!("{}ctr-{}", self.netns_prefix(), &id[..id.len().min(12)])
+        }
     }
 
+    /// The lock file, 0600 in a 0700 directory under a 0700 `/run/dockernet`: no other
+    /// user can open it, so none can `flock` it and block root's commands. Every
+    /// command that changes the lab comes here first, so a lab (or state root) made by
+    /// an older dockernet with 0755 directories is tightened here.
     fn lock_file(&self) -> Result<File> {
-        std::fs::create_dir_all(self.dir())
+        crate::util::create_private_dir(Path::new(STATE_ROOT))
+            .and_then(|()| crate::util::create_private_dir(&self.dir()))
             .with_ctx(|| format!("creating {}", self.dir().display()))?;
-        File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.dir().join("lock"))
-            .ctx("opening the lab lock")
+        crate::util::open_private(
+            &self.dir().join("lock"),
+            File::options().create(true).truncate(false).write(true),
+        )
+        .ctx("opening the lab lock")
     }
 
     /// Take the lab's lock, creating its directory if needed.
@@ -197,6 +225,20 @@ impl Lab {
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => Err(Error::from(e).context("locking the lab")),
         }
+    }
+
+    /// The lock of a lab that exists, waiting for it; `None` (and nothing created) when
+    /// the lab's directory is gone — a `lab down` from another terminal, for a command
+    /// that was waiting for its container meanwhile. The caller still checks the lab
+    /// record: the lab may have been removed while this waited for the lock.
+    pub fn lock_if_exists(&self) -> Result<Option<LabLock>> {
+        let file = match File::options().write(true).open(self.dir().join("lock")) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::from(e).context("opening the lab lock")),
+        };
+        file.lock().ctx("locking the lab")?;
+        Ok(Some(LabLock { _file: Some(file) }))
     }
 
     /// Lock for a `--dry-run`: a lab that does not exist yet is not created (not even
@@ -232,6 +274,40 @@ mod tests {
         let l = Lab::new("x1").unwrap();
         assert_eq!(l.host_ns(), "dn-x1-host");
         assert_eq!(l.world_ns(), "dn-x1-world");
-        assert_eq!(l.container_ns("web1"), "dn-x1-ctr-web1");
+        let id = "0123456789abcdef".repeat(4);
+        assert_eq!(l.container_ns("web1", &id), "dn-x1-ctr-web1");
+    }
+
+    #[test]
+    fn long_container_names_get_the_id_form() {
+        let id = "0123456789abcdef".repeat(4);
+        let l = Lab::new("default").unwrap();
+        // dn-default-ctr- is 15 bytes: names up to 49 characters stay readable.
+        let fits = "a".repeat(49);
+        assert_eq!(l.container_ns(&fits, &id), format!("dn-default-ctr-{fits}"));
+        assert_eq!(
+            l.container_ns(&"a".repeat(50), &id),
+            "dn-default-ctr-0123456789ab"
+        );
+        assert_eq!(
+            l.container_ns(&"b".repeat(250), &id),
+            "dn-default-ctr-0123456789ab"
+        );
+        // A name that looks like a short id never takes the readable form.
+        assert_eq!(
+            l.container_ns("deadbeef0000", &id),
+            "dn-default-ctr-0123456789ab"
+        );
+        assert_eq!(
+            l.container_ns("deadbeef000", &id),
+            "dn-default-ctr-deadbeef000"
+        );
+        let longest = Lab::new(&"l".repeat(32)).unwrap();
+        assert_eq!(longest.container_ns(&"c".repeat(24), &id).len(), 64);
+        assert!(
+            longest
+                .container_ns(&"c".repeat(25), &id)
+                .ends_with("-ctr-0123456789ab")
+        );
     }
 }

@@ -48,6 +48,9 @@ pub struct LabRecord {
     /// The lab's embedded DNS server (one process, like dockerd), while it runs.
     #[serde(default)]
     pub resolver: Option<ProcRef>,
+    /// PID 1 of the lab host's own PID and mount namespaces (`lab::hostinit`).
+    #[serde(default)]
+    pub host_init: Option<ProcRef>,
 }
 
 /// One host port held by one container.

@@ -71,6 +71,17 @@ fn parse_json<T: DeserializeOwned>(
     }
 }
 
+/// Longest container name kept as it is in the name index; longer ones keep a head.
+const NAME_INDEX_MAX: usize = 200;
+const NAME_INDEX_HEAD: usize = 100;
+
+/// 64-bit FNV-1a: stable across Rust releases (std's hash is not), as files outlive binaries.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 fn encode<T: serde::Serialize>(v: &T) -> Result<Vec<u8>> {
     serde_json::to_vec(v).map_err(|e| Error::msg(format!("encoding state: {e}")))
 }
@@ -202,11 +213,36 @@ impl Store {
         Ok(v)
     }
 
+    /// The name index entry of a container name: `names/<name>`. Docker puts no limit
+    /// on a name's length but a file name has one (NAME_MAX, 255 bytes, and the atomic
+    /// write adds `.tmp<pid>`), so a name longer than [`NAME_INDEX_MAX`] is kept as its
+    /// first characters, `~` (never in a container name) and a hash of the whole name.
+    fn name_path(&self, name: &str) -> PathBuf {
+        let names = self.dir().join("names");
+        if name.len() <= NAME_INDEX_MAX {
+            return names.join(name);
+        }
+        let head: String = name.chars().take(NAME_INDEX_HEAD).collect();
+        names.join(format!("{head}~{:016x}", fnv1a(name.as_bytes())))
+    }
+
     /// The id holding a container name, if any.
     pub fn container_by_name(&self, name: &str) -> Option<String> {
-        self.read_string(&self.dir().join("names").join(name))
+        let id = self
+            .read_string(&self.name_path(name))
             .map(|s| s.trim().to_string())
-            .filter(|id| self.exists(&self.container_dir(id).join("record.json")))
+            .filter(|id| self.exists(&self.container_dir(id).join("record.json")))?;
+        // A hashed entry could (in theory) be another name's: its record says whose.
+        if name.len() > NAME_INDEX_MAX
+            && self
+                .container(&id)
+                .ok()
+                .flatten()
+                .is_none_or(|c| c.name != name)
+        {
+            return None;
+        }
+        Some(id)
     }
 
     /// Find a container by full id, name, or unique id prefix, as Docker does.
@@ -254,14 +290,13 @@ impl Store {
         if self.container_by_name(&c.name).as_deref() == Some(c.id.as_str()) {
             return Ok(());
         }
-        let names = self.dir().join("names");
-        self.put(ex, &names.join(&c.name), c.id.as_bytes().to_vec())
+        self.put(ex, &self.name_path(&c.name), c.id.as_bytes().to_vec())
     }
 
     /// Remove a container's record, files and name.
     pub fn remove_container(&self, ex: &Executor, id: &str, name: &str) -> Result<()> {
         if self.container_by_name(name).as_deref() == Some(id) {
-            self.del(ex, &self.dir().join("names").join(name))?;
+            self.del(ex, &self.name_path(name))?;
         }
         self.del(ex, &self.container_dir(id))
     }

@@ -23,6 +23,7 @@ pub async fn teardown(lab: &Lab, exec: &mut Executor) -> Result<()> {
     if let Some(r) = &rec {
         procs.extend(r.processes.iter().copied());
         procs.extend(r.resolver);
+        procs.extend(r.host_init);
     }
     for c in &containers {
         procs.extend(c.processes());

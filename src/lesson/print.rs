@@ -252,7 +252,20 @@ impl Printer {
         }
         let prefix = format!("{}ctr-", lab.netns_prefix());
         match ns.strip_prefix(&prefix) {
-            Some(name) => format!("{} {name}", tr(self.lang, "container")),
+            Some(name) => {
+                // A long name's namespace is named by the id's first 12 hex
+                // (`Lab::container_ns`): show the name its record gives.
+                let store = lab.store();
+                let name = store
+                    .container_ids()
+                    .into_iter()
+                    .find(|id| id.starts_with(name))
+                    .and_then(|id| store.container(&id).ok().flatten())
+                    .filter(|c| c.netns == ns)
+                    .map(|c| c.name)
+                    .unwrap_or_else(|| name.to_string());
+                format!("{} {name}", tr(self.lang, "container"))
+            }
             None => ns.to_string(),
         }
     }

@@ -8,7 +8,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 /// The steps, applied in this order: join a network namespace, join a UTS namespace,
-/// unshare namespaces, remount /sys privately, start a new session, move a file
+/// join a mount namespace, unshare namespaces, remount /sys privately, start a new session, move a file
 /// descriptor to a fixed number.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ChildSetup {
@@ -16,6 +16,8 @@ pub struct ChildSetup {
     pub net: Option<RawFd>,
     /// UTS namespace to join.
     pub uts: Option<RawFd>,
+    /// Mount namespace to join (the lab host's, with its /proc and /sys).
+    pub mnt: Option<RawFd>,
     /// `CLONE_NEW*` flags to unshare (0: none). With `new_uts_unless_joined`,
     /// `CLONE_NEWUTS` is added when no UTS namespace is joined.
     pub unshare: libc::c_int,
@@ -84,6 +86,9 @@ impl ChildSetup {
             }
             if let Some(fd) = self.uts {
                 check(libc::setns(fd, libc::CLONE_NEWUTS))?;
+            }
+            if let Some(fd) = self.mnt {
+                check(libc::setns(fd, libc::CLONE_NEWNS))?;
             }
             let mut flags = self.unshare;
             if self.new_uts_unless_joined && self.uts.is_none() {

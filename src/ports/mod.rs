@@ -47,7 +47,8 @@ pub fn allocate(
     for p in wanted {
         let ip = bound_ip(p);
         let port = match (p.host_port, p.host_range) {
-            (Some(port), _) => {
+            // Host port 0 (`-p 0:80`) is Docker's "any port", as when it is left out.
+            (Some(port), _) if port != 0 => {
                 if in_use(&ip, port, &p.proto, &out) {
                     return Err(Error::msg(format!(
                         "Bind for {ip}:{port} failed: port is already allocated"
@@ -55,7 +56,7 @@ pub fn allocate(
                 }
                 port
             }
-            (None, range) => {
+            (_, range) => {
                 let (lo, hi) = range.unwrap_or(ephemeral);
                 (lo..=hi)
                     .find(|&port| !in_use(&ip, port, &p.proto, &out))
@@ -156,6 +157,7 @@ pub struct PendingProxy {
 /// start-up with other work and calls [`PendingProxy::ready`] afterwards.
 pub fn start_proxy(
     host_ns: &Path,
+    host_init: Option<&crate::util::ProcRef>,
     b: &PortBinding,
     container: Ipv4Addr,
     log: &Path,
@@ -164,11 +166,11 @@ pub fn start_proxy(
     let (read_end, write_end) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx("creating a pipe")?;
     let log_path = log;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_path)
-        .ctx("opening the proxy log")?;
+    let log = crate::util::open_private(
+        log_path,
+        std::fs::OpenOptions::new().create(true).append(true),
+    )
+    .ctx("opening the proxy log")?;
     let mut cmd = std::process::Command::new(crate::image::self_exe()?);
     cmd.arg0("docker-proxy")
         .args(proxy_args(b, container))
@@ -189,7 +191,8 @@ pub fn start_proxy(
         ..Default::default()
     }
     .install(&mut cmd, Vec::new());
-    let child = cmd.spawn().ctx("starting docker-proxy")?;
+    // A process of the lab host: `dockernet host -- ps -ef | grep docker-proxy` finds it.
+    let child = crate::lab::hostinit::spawn(host_init, cmd).ctx("starting docker-proxy")?;
     drop(write_end);
     drop(net);
     Ok(PendingProxy {
@@ -261,6 +264,18 @@ mod tests {
         assert_eq!(
             allocate(&publish("80/udp"), &a, (32768, 60999)).unwrap()[0].host_port,
             32768
+        );
+    }
+
+    #[test]
+    fn host_port_zero_is_a_random_port() {
+        let a = allocate(&publish("8080:80"), &[], (32768, 60999)).unwrap();
+        let b = allocate(&publish("0:80"), &a, (32768, 60999)).unwrap();
+        assert_eq!((b[0].host_port, b[0].container_port), (32768, 80));
+        let c = allocate(&publish("127.0.0.1:0:81"), &b, (32768, 60999)).unwrap();
+        assert_eq!(
+            (c[0].host_ip.as_str(), c[0].host_port),
+            ("127.0.0.1", 32769)
         );
     }
 

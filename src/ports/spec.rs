@@ -24,6 +24,31 @@ fn err(msg: String) -> Error {
     Error::with_code(msg, EXIT_REFUSED)
 }
 
+/// Why an IPv6 host address cannot be published, with the IPv4 spelling to use. The
+/// lab's networks are IPv4 only (no `--ipv6`, no ip6tables rules), so Docker's answer
+/// here — a binding the iptables-restore of the IPv4 rules cannot take — would only
+/// surface as a raw iptables error after the network is half-built.
+fn no_ipv6(spec: &str, ip: &IpAddr) -> String {
+    let v4 = match ip {
+        IpAddr::V6(v6) if v6.is_loopback() => "127.0.0.1".to_string(),
+        IpAddr::V6(v6) if v6.is_unspecified() => "0.0.0.0".to_string(),
+        _ => "198.51.100.2".to_string(),
+    };
+    let bracketed = format!("[{ip}]:");
+    let suggestion = match spec.find(']') {
+        Some(end) if spec.starts_with('[') => format!("{v4}{}", &spec[end + 1..]),
+        _ => spec.replacen(&bracketed, &format!("{v4}:"), 1),
+    };
+    crate::ui::tr(
+        format!(
+            "-p {spec}: IPv6 is not available in the lab (its networks are IPv4 only): publish on an IPv4 address of the host, e.g. -p {suggestion}"
+        ),
+        format!(
+            "-p {spec}：实验环境不支持 IPv6（其网络只有 IPv4）：请把端口映射到宿主机的 IPv4 地址上，例如 -p {suggestion}"
+        ),
+    )
+}
+
 /// Parse `N` or `N-M` into an inclusive range; `what` names the field for errors.
 fn parse_range(s: &str, what: &str) -> Result<(u16, u16)> {
     let bad = || err(format!("invalid {what}: {s}"));
@@ -77,6 +102,9 @@ pub fn parse_publish(spec: &str) -> Result<Vec<Publish>> {
             let parsed: IpAddr = ip
                 .parse()
                 .map_err(|_| err(format!("invalid IP address: {ip}")))?;
+            if parsed.is_ipv6() {
+                return Err(err(no_ipv6(spec, &parsed)));
+            }
             parsed.to_string()
         }
     };
@@ -162,8 +190,6 @@ mod tests {
         );
         let p = one("198.51.100.2::80");
         assert_eq!((p.host_ip.as_str(), p.host_port), ("198.51.100.2", None));
-        let p = one("[::1]:8080:80");
-        assert_eq!(p.host_ip, "::1");
         let v = parse_publish("8000-8002:80-82").unwrap();
         let pairs: Vec<_> = v
             .iter()
@@ -188,6 +214,42 @@ mod tests {
         );
         assert_eq!(e("8080:"), "no port specified: 8080:<empty>");
         assert_eq!(parse_publish("0").unwrap_err().exit_code(), 125);
+    }
+
+    #[test]
+    fn host_port_zero_asks_for_a_random_port() {
+        // Docker's `-p 0:80`: HostPort "0", a port from the ephemeral range.
+        let p = one("0:80");
+        assert_eq!((p.host_port, p.host_range), (Some(0), None));
+        assert_eq!(one("127.0.0.1:0:80").host_port, Some(0));
+    }
+
+    #[test]
+    fn ipv6_host_addresses_are_refused_before_anything_is_built() {
+        let e = |s: &str| parse_publish(s).unwrap_err();
+        crate::ui::set_lang(Some(false));
+        let x = e("[::1]:8082:80");
+        assert_eq!(x.exit_code(), 125);
+        assert_eq!(
+            x.to_string(),
+            "-p [::1]:8082:80: IPv6 is not available in the lab (its networks are IPv4 only): publish on an IPv4 address of the host, e.g. -p 127.0.0.1:8082:80"
+        );
+        assert!(
+            e("[::]:8080:80")
+                .to_string()
+                .ends_with("e.g. -p 0.0.0.0:8080:80")
+        );
+        assert!(
+            e("[2001:db8::1]::80/udp")
+                .to_string()
+                .ends_with("e.g. -p 198.51.100.2::80/udp")
+        );
+        // Not bracketed: not an address at all, as in Docker.
+        assert!(
+            e("::1:8080:80")
+                .to_string()
+                .starts_with("invalid port specification")
+        );
     }
 
     #[test]

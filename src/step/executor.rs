@@ -60,11 +60,22 @@ impl Executor {
 
     /// Write a file in place (keeps its inode: /etc files are bind-mounted into
     /// containers, and a rename would leave the container looking at the old file).
+    /// It is 0644: the container's processes read it, whatever their user.
     pub fn write_file(&self, path: &std::path::Path, data: &[u8]) -> Result<()> {
         if !self.effects() {
             return Ok(());
         }
-        std::fs::write(path, data)
+        crate::util::write_shared(path, data)
+            .map_err(|e| Error::from(e).context(format!("writing {}", path.display())))
+    }
+
+    /// Write a private file in place (0600, root only): the init's config, which holds
+    /// the container's `-e` values.
+    pub fn write_private(&self, path: &std::path::Path, data: &[u8]) -> Result<()> {
+        if !self.effects() {
+            return Ok(());
+        }
+        crate::util::write_private(path, data)
             .map_err(|e| Error::from(e).context(format!("writing {}", path.display())))
     }
 
@@ -76,12 +87,12 @@ impl Executor {
         crate::util::write_atomic(path, data)
     }
 
-    /// Create a directory and its parents.
+    /// Create a directory and its parents, root only (0700: they hold the records).
     pub fn create_dir(&self, path: &std::path::Path) -> Result<()> {
         if !self.effects() {
             return Ok(());
         }
-        std::fs::create_dir_all(path)
+        crate::util::create_private_dir(path)
             .map_err(|e| Error::from(e).context(format!("creating {}", path.display())))
     }
 

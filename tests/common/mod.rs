@@ -163,6 +163,22 @@ pub fn eventually_ok(timeout: Duration, mut f: impl FnMut() -> Output) -> Result
     }
 }
 
+/// Add a lab's name to the file `./dev test` names in `DOCKERNET_TEST_LABS`: its guard
+/// then looks for leftovers of the suite's own labs only, whatever other labs (a
+/// learner's, a lesson's, another suite's run) come and go on the machine meanwhile.
+fn record_suite_lab(name: &str) {
+    let Some(file) = std::env::var_os("DOCKERNET_TEST_LABS") else {
+        return;
+    };
+    use std::io::Write;
+    // One short O_APPEND write per lab: whole lines even from parallel tests.
+    let line = format!("{name}\n");
+    let _ = std::fs::OpenOptions::new()
+        .append(true)
+        .open(file)
+        .and_then(|mut f| f.write_all(line.as_bytes()));
+}
+
 /// A test's own lab, removed (`lab down`) when the guard is dropped, panic or not.
 pub struct Lab {
     /// The lab name (`--lab`).
@@ -180,6 +196,7 @@ impl Lab {
             .collect();
         let keep = 32 - pid.len() - 2;
         let name = format!("t{}_{pid}", &clean[..clean.len().min(keep)]);
+        record_suite_lab(&name);
         let lab = Lab { name };
         // Leftovers of an earlier, killed run with the same pid.
         if lab.dir().exists() || !lab_namespaces(&lab.name).is_empty() {
@@ -203,9 +220,23 @@ impl Lab {
         format!("dn-{}-world", self.name)
     }
 
-    /// A container's namespace.
+    /// A container's namespace, by dockernet's rule (`Lab::container_ns`):
+    /// `dn-<lab>-ctr-<name>` up to 64 bytes, else `dn-<lab>-ctr-<first 12 hex of the id>`
+    /// (also for a name that is itself 12 hex digits); the id comes from the record.
     pub fn ctr(&self, container: &str) -> String {
-        format!("dn-{}-ctr-{container}", self.name)
+        let readable = format!("dn-{}-ctr-{container}", self.name);
+        let looks_like_id = container.len() == 12
+            && container
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if readable.len() <= 64 && !looks_like_id {
+            return readable;
+        }
+        let rec = self.record(container);
+        let id = rec["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected an id in {container}'s record, saw {rec}"));
+        format!("dn-{}-ctr-{}", self.name, &id[..12])
     }
 
     /// The `dockernet --lab <lab> ARGS...` command, not yet run.
