@@ -97,7 +97,7 @@ fn c09_link_gives_a_name_to_ping_and_fetch() {
     let page = eventually(
         &lab,
         "tomcat03",
-        &["wget", "-q", "-O", "-", "-T", "2", "tomcat02:8080"],
+        &["timeout", "5", "wget", "-q", "-O", "-", "tomcat02:8080"],
     );
     assert!(
         page.contains("Apache Tomcat"),
@@ -121,7 +121,7 @@ fn c09_link_alias_names_the_target() {
     let page = eventually(
         &lab,
         "tomcat03",
-        &["wget", "-q", "-O", "-", "-T", "2", "db:8080"],
+        &["timeout", "5", "wget", "-q", "-O", "-", "db:8080"],
     );
     assert!(page.contains("Apache Tomcat"), "{page}");
     let v = lab.inspect("tomcat03");
@@ -340,7 +340,7 @@ fn icc_false_link_opens_only_the_exposed_port() {
     let page = eventually(
         &lab,
         "tomcat03",
-        &["wget", "-q", "-O", "-", "-T", "2", "tomcat02:8080"],
+        &["timeout", "5", "wget", "-q", "-O", "-", "tomcat02:8080"],
     );
     assert!(page.contains("Apache Tomcat"), "{page}");
     // Only the port is open: ICMP still meets the icc=false DROP.

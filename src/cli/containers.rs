@@ -62,6 +62,15 @@ pub struct RunArgs {
     /// Container MAC address.
     #[arg(long = "mac-address")]
     pub mac_address: Option<String>,
+    /// Add Linux capabilities (`NET_ADMIN`, `ALL`, ...).
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities.
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
+    /// Give extended privileges to this container (all capabilities, no seccomp).
+    #[arg(long)]
+    pub privileged: bool,
     /// IMAGE [COMMAND] [ARG...]: a built-in image (busybox, httpd, redis, tomcat) and
     /// optionally a command; or `-- COMMAND [ARG...]` to run a host command.
     #[arg(
@@ -185,6 +194,9 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
         publish: a.publish,
         publish_all: a.publish_all,
         expose: a.expose,
+        cap_add: a.cap_add,
+        cap_drop: a.cap_drop,
+        privileged: a.privileged,
     };
     // What the docker CLI refuses while parsing flags builds nothing, not even the lab.
     container::check_flags(&spec)?;
@@ -306,7 +318,15 @@ pub async fn exec(lab: &Lab, mode: Mode, a: ExecArgs) -> Result<i32> {
     if mode == Mode::DryRun {
         return Ok(0);
     }
-    container::exec_in(init, &env, &a.command, a.interactive)
+    let image = c.image.as_deref().and_then(crate::image::find_image);
+    container::exec_in(
+        init,
+        c.privileges(),
+        crate::image::rootfs::workdir(image),
+        &env,
+        &a.command,
+        a.interactive,
+    )
 }
 
 /// `logs`

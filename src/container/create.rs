@@ -49,6 +49,12 @@ pub struct RunSpec {
     pub publish_all: bool,
     /// `--expose` values.
     pub expose: Vec<String>,
+    /// `--cap-add`
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`
+    pub cap_drop: Vec<String>,
+    /// `--privileged`
+    pub privileged: bool,
 }
 
 /// The checks of a `run` request that need no lab, in Docker's order: what the docker
@@ -56,6 +62,8 @@ pub struct RunSpec {
 /// `--expose`), then the daemon's first check of the config (`--hostname`). The CLI runs
 /// them before the lab is opened, so a bad flag builds nothing, not even a lab.
 pub fn check_flags(spec: &RunSpec) -> Result<()> {
+    super::privileges::Privileges::docker(&spec.cap_add, &spec.cap_drop, spec.privileged)
+        .map_err(crate::error::Error::msg)?;
     for e in &spec.env {
         crate::docker::flags::validate_env(e, |_| None)
             .map_err(|m| Error::with_code(m, EXIT_REFUSED))?;
@@ -278,6 +286,9 @@ pub fn create_record(d: &Daemon, spec: &RunSpec) -> Result<ContainerRecord> {
         ports: Vec::new(),
         proxies: Vec::new(),
         dns: None,
+        cap_add: spec.cap_add.clone(),
+        cap_drop: spec.cap_drop.clone(),
+        privileged: spec.privileged,
     };
     let mut rec = rec;
     // Only bridge networks publish; host mode discards the ports (warned above).

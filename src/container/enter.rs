@@ -13,7 +13,14 @@ use std::ffi::CString;
 use std::os::unix::process::CommandExt;
 
 /// CLI side of `exec`: start `__enter` with the container's environment and wait.
-pub fn exec_in(init: ProcRef, env: &[String], cmd: &[String], interactive: bool) -> Result<i32> {
+pub fn exec_in(
+    init: ProcRef,
+    privileges: super::privileges::Privileges,
+    workdir: &str,
+    env: &[String],
+    cmd: &[String],
+    interactive: bool,
+) -> Result<i32> {
     if !init.alive() {
         return Err(Error::msg(
             "Error response from daemon: container is not running",
@@ -28,7 +35,9 @@ pub fn exec_in(init: ProcRef, env: &[String], cmd: &[String], interactive: bool)
             "--",
         ])
         .args(cmd)
-        .env_clear();
+        .env_clear()
+        .env(super::privileges::PRIVILEGES_ENV, privileges.to_env())
+        .env(WORKDIR_ENV, workdir);
     for kv in env {
         if let Some((k, v)) = kv.split_once('=') {
             c.env(k, v);
@@ -44,8 +53,22 @@ pub fn exec_in(init: ProcRef, env: &[String], cmd: &[String], interactive: bool)
     }))
 }
 
+/// Environment variable with the directory `exec` starts in (the image's WORKDIR).
+const WORKDIR_ENV: &str = "DOCKERNET_WORKDIR";
+
 /// Entry point of `__enter` (before any runtime starts). Returns the exit status.
 pub fn enter_main(args: &[String]) -> i32 {
+    // What the command may do, and where it starts: read, then kept from its
+    // environment. SAFETY (remove_var): single-threaded, no runtime yet.
+    let privileges = std::env::var(super::privileges::PRIVILEGES_ENV)
+        .ok()
+        .and_then(|s| super::privileges::Privileges::from_env(&s))
+        .unwrap_or_default();
+    let workdir = std::env::var(WORKDIR_ENV).unwrap_or_else(|_| "/".into());
+    unsafe {
+        std::env::remove_var(super::privileges::PRIVILEGES_ENV);
+        std::env::remove_var(WORKDIR_ENV);
+    }
     let fail = |msg: String| {
         eprintln!("dockernet: {msg}");
         126
@@ -94,12 +117,20 @@ pub fn enter_main(args: &[String]) -> i32 {
         }
     }
     drop(files);
-    let _ = std::env::set_current_dir("/");
+    if std::env::set_current_dir(&workdir).is_err() {
+        let _ = std::env::set_current_dir("/");
+    }
     // SAFETY: single-threaded (no runtime yet).
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {
             // SAFETY: restoring the default SIGPIPE disposition Rust changed.
             unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+            // The container's privileges, as its init has them: after the namespaces
+            // were joined (which needed more), before the command runs.
+            if let Err(e) = privileges.apply() {
+                eprintln!("OCI runtime exec failed: {e}");
+                std::process::exit(126);
+            }
             let prog = &cmd[0];
             let argv: Vec<CString> = cmd
                 .iter()

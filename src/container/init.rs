@@ -50,6 +50,12 @@ pub struct InitConfig {
     /// every container (as containerd tells dockerd).
     #[serde(default)]
     pub exit_notice: Option<String>,
+    /// Its own root filesystem (None: the machine's, for a record from before).
+    #[serde(default)]
+    pub rootfs: Option<crate::image::rootfs::RootfsConfig>,
+    /// What its processes may do.
+    #[serde(default)]
+    pub privileges: super::privileges::Privileges,
 }
 
 fn forwarded_signals() -> SigSet {
@@ -162,7 +168,17 @@ fn init_main(config: &InitConfig, sync_fd: RawFd, signals: &SigSet) -> ! {
     // command's copy closes on exec and ours is closed after the fork.
     // SAFETY: fcntl on our own descriptor.
     unsafe { libc::fcntl(sync_fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-    if let Err(msg) = prepare(config) {
+    let prepared = match &config.rootfs {
+        // A mount namespace of PID 1's own: pivot_root moves the root of every process
+        // of a namespace, and the shim (which shares the one it was started in) must
+        // keep the machine's to write the exit code.
+        Some(r) => nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+            .map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))
+            .and_then(|()| super::rootfs_mount::prepare(config, r)),
+        None => prepare(config),
+    };
+    // PID 1 keeps only the container's privileges too: the command inherits them.
+    if let Err(msg) = prepared.and_then(|()| config.privileges.apply()) {
         sync_write(sync_fd, &format!("error {msg}\n"));
         std::process::exit(1);
     }
@@ -278,7 +294,8 @@ fn exec_command(config: &InitConfig, signals: &SigSet) -> String {
     let Ok(path) = CString::new(resolved.as_bytes()) else {
         return "bad program path".into();
     };
-    let _ = std::env::set_current_dir("/");
+    let workdir = config.rootfs.as_ref().map_or("/", |r| r.workdir.as_str());
+    let _ = std::env::set_current_dir(workdir);
     match nix::unistd::execve(&path, &argv, &env) {
         Err(e) => format!("exec: \"{prog}\": {}", e.desc()),
         Ok(never) => match never {},

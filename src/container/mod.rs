@@ -8,8 +8,10 @@ mod enter;
 pub mod files;
 pub mod init;
 pub mod links;
+pub mod privileges;
 mod publish;
 mod recover;
+mod rootfs_mount;
 mod spawn;
 
 pub use create::{RunSpec, check_flags, create_record};
@@ -85,6 +87,18 @@ fn write_files(
         new_session: rec.detached,
         exit_code_file: dir.join("exitcode").display().to_string(),
         exit_notice: Some(d.store.exit_notice_path(&rec.id).display().to_string()),
+        rootfs: if ex.effects() {
+            let image = rec.image.as_deref().and_then(crate::image::find_image);
+            Some(crate::image::rootfs::plan(
+                d.lab,
+                image,
+                &dir,
+                !rec.privileged,
+            )?)
+        } else {
+            None
+        },
+        privileges: rec.privileges(),
     };
     let json = serde_json::to_vec_pretty(&config).map_err(|e| Error::msg(e.to_string()))?;
     ex.write_private(&dir.join("config.json"), &json)

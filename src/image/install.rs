@@ -51,20 +51,18 @@ pub fn install_bins(lab: &Lab) -> Result<()> {
 }
 
 /// The PATH of a container running `image` (None: a host command).
-pub fn container_path(lab: &Lab, image: Option<&BuiltinImage>) -> Result<String> {
-    let applets = lab.image_bin("applets").display().to_string();
+pub fn container_path(_lab: &Lab, image: Option<&BuiltinImage>) -> Result<String> {
     match image {
-        Some(img) if img.uses_busybox => {
-            let dir = lab.image_bin("busybox");
-            if !dir.exists() && crate::util::which("busybox").is_none() {
+        Some(_) => {
+            // Every built-in image's userland is the host's static busybox, copied in.
+            if crate::util::which("busybox").is_none() {
                 return Err(Error::msg(crate::ui::tr(
                     "the busybox image uses the host's busybox, which is not installed: run `sudo apt-get install busybox-static`",
                     "busybox 镜像使用宿主机的 busybox，但它没有安装：请运行 `sudo apt-get install busybox-static`",
                 )));
             }
-            Ok(format!("{}:{applets}:{STANDARD_PATH}", dir.display()))
+            Ok(super::rootfs::container_path(image))
         }
-        Some(_) => Ok(format!("{applets}:{STANDARD_PATH}")),
-        None => Ok(format!("{STANDARD_PATH}:{applets}")),
+        None => Ok(super::rootfs::container_path(None)),
     }
 }

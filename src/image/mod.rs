@@ -26,6 +26,7 @@ pub mod resp;
 pub mod tomcat;
 
 pub mod install;
+pub mod rootfs;
 #[cfg(test)]
 mod tests;
 pub use install::{container_path, install_bins, self_exe};

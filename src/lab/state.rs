@@ -288,6 +288,15 @@ pub struct ContainerRecord {
     /// networks only), while it runs.
     #[serde(default)]
     pub dns: Option<DnsPorts>,
+    /// `--cap-add` (HostConfig.CapAdd).
+    #[serde(default)]
+    pub cap_add: Vec<String>,
+    /// `--cap-drop` (HostConfig.CapDrop).
+    #[serde(default)]
+    pub cap_drop: Vec<String>,
+    /// `--privileged`.
+    #[serde(default)]
+    pub privileged: bool,
 }
 
 /// The ports the embedded DNS server listens on at 127.0.0.11 inside one container's
@@ -301,6 +310,17 @@ pub struct DnsPorts {
 }
 
 impl ContainerRecord {
+    /// What its processes may do (Docker's defaults, `--cap-add`/`--cap-drop`,
+    /// `--privileged`); validated when it was created.
+    pub fn privileges(&self) -> crate::container::privileges::Privileges {
+        crate::container::privileges::Privileges::docker(
+            &self.cap_add,
+            &self.cap_drop,
+            self.privileged,
+        )
+        .unwrap_or_default()
+    }
+
     /// Its own namespace, if the sandbox is its own (not host / container mode).
     pub fn owns_sandbox(&self) -> bool {
         !self.sandbox_steps.is_empty()

@@ -60,13 +60,15 @@ pub fn commands(check: &Check, vars: &Vars) -> Vec<String> {
     out
 }
 
-/// `host -- iptables …` / `world -- iptables …`, or `exec NAME iptables …` for a
-/// container's own tables (the embedded DNS server's redirect rules live there).
+/// `host -- iptables …` / `world -- iptables …`, or, for a container's own tables (the
+/// embedded DNS server's redirect rules live there), `host -- ip netns exec NS iptables
+/// …`: a container has neither iptables nor the right to use it, so one looks from the
+/// Docker host, as `nsenter -n -t PID iptables` would.
 fn counter_command(c: &super::model::Counter) -> String {
     let rest = format!("iptables -t {} -vnxL {}", c.table, c.chain);
     match c.on.as_str() {
         "host" | "world" => format!("{} -- {rest}", c.on),
-        name => format!("exec {name} {rest}"),
+        name => format!("host -- ip netns exec {{ns:{name}}} {rest}"),
     }
 }
 
