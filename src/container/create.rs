@@ -197,7 +197,10 @@ pub fn create_record(d: &Daemon, spec: &RunSpec) -> Result<ContainerRecord> {
         img.default_cmd.iter().map(|s| s.to_string()).collect()
     } else {
         return Err(Error::with_code(
-            "no image and no command: give a built-in image (busybox, httpd, redis, tomcat) or `-- CMD ARGS`",
+            format!(
+                "no image and no command: give a built-in image ({}) or `-- CMD ARGS`",
+                image::image_names().join(", ")
+            ),
             EXIT_REFUSED,
         ));
     };
@@ -241,7 +244,9 @@ pub fn create_record(d: &Daemon, spec: &RunSpec) -> Result<ContainerRecord> {
     let rec = ContainerRecord {
         id: id.clone(),
         name,
-        image: image.map(|i| i.name.to_string()),
+        // As typed (`redis:alpine`), as Docker's `ps` and `Config.Image` show it; every
+        // reader resolves it with `find_image`.
+        image: image.and(spec.image.clone()),
         cmd,
         hostname,
         env,

@@ -168,15 +168,15 @@ fn init_main(config: &InitConfig, sync_fd: RawFd, signals: &SigSet) -> ! {
     // command's copy closes on exec and ours is closed after the fork.
     // SAFETY: fcntl on our own descriptor.
     unsafe { libc::fcntl(sync_fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-    let prepared = match &config.rootfs {
-        // A mount namespace of PID 1's own: pivot_root moves the root of every process
-        // of a namespace, and the shim (which shares the one it was started in) must
-        // keep the machine's to write the exit code.
-        Some(r) => nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
-            .map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))
-            .and_then(|()| super::rootfs_mount::prepare(config, r)),
-        None => prepare(config),
-    };
+    // The container's mount namespace is PID 1's alone: the shim stays in the machine's
+    // (it writes the exit code there, and pivot_root moves the root of every process of
+    // a namespace). One copy of the mount table per container, not two.
+    let prepared = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+        .map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))
+        .and_then(|()| match &config.rootfs {
+            Some(r) => super::rootfs_mount::prepare(config, r),
+            None => prepare(config),
+        });
     // PID 1 keeps only the container's privileges too: the command inherits them.
     if let Err(msg) = prepared.and_then(|()| config.privileges.apply()) {
         sync_write(sync_fd, &format!("error {msg}\n"));

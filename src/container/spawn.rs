@@ -118,7 +118,8 @@ pub fn spawn(spec: &SpawnSpec, argv: &[String]) -> Result<Spawned> {
     crate::netns::ChildSetup {
         net: Some(net.as_raw_fd()),
         uts: uts.as_ref().map(|f| f.as_raw_fd()),
-        unshare: libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWIPC,
+        // The mount namespace is made by the init itself (see `init::init_main`).
+        unshare: libc::CLONE_NEWPID | libc::CLONE_NEWIPC,
         new_uts_unless_joined: true,
         setsid: spec.detached,
         dup: Some((write_end.as_raw_fd(), SYNC_FD)),

@@ -33,6 +33,8 @@ pub enum Flavor {
     Apache,
     /// Apache Tomcat 10, as in Docker's `tomcat` image.
     Tomcat,
+    /// nginx 1.27, as in Docker's `nginx` image.
+    Nginx,
 }
 
 /// What a built-in web server serves.
@@ -47,7 +49,7 @@ pub struct Site {
 impl Site {
     fn is_index(&self, path: &str) -> bool {
         let index_file = match self.flavor {
-            Flavor::Apache => "/index.html",
+            Flavor::Apache | Flavor::Nginx => "/index.html",
             Flavor::Tomcat => "/index.jsp",
         };
         path == "/" || path == index_file
@@ -55,7 +57,7 @@ impl Site {
 
     fn content_type(&self) -> &'static str {
         match self.flavor {
-            Flavor::Apache => "text/html",
+            Flavor::Apache | Flavor::Nginx => "text/html",
             Flavor::Tomcat => "text/html;charset=UTF-8",
         }
     }
@@ -66,6 +68,12 @@ impl Site {
                 "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n\
                  <title>{status} {reason}</title>\n</head><body>\n<h1>{reason}</h1>\n\
                  <p>{detail}</p>\n</body></html>\n"
+            ),
+            Flavor::Nginx => format!(
+                "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n\
+                 <center><h1>{status} {reason}</h1></center>\r\n<hr><center>{}</center>\r\n\
+                 </body>\r\n</html>\r\n",
+                super::nginx::SERVER
             ),
             Flavor::Tomcat => {
                 let detail = match status {
@@ -198,8 +206,10 @@ fn response_head(
         "HTTP/1.1 {status} {reason}\r\nDate: {}\r\n",
         Utc::now().http()
     );
-    if site.flavor == Flavor::Apache {
-        head.push_str(&format!("Server: {}\r\n", super::httpd::SERVER));
+    match site.flavor {
+        Flavor::Apache => head.push_str(&format!("Server: {}\r\n", super::httpd::SERVER)),
+        Flavor::Nginx => head.push_str(&format!("Server: {}\r\n", super::nginx::SERVER)),
+        Flavor::Tomcat => {}
     }
     for (name, value) in extra {
         head.push_str(&format!("{name}: {value}\r\n"));

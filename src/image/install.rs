@@ -52,9 +52,9 @@ pub fn install_bins(lab: &Lab) -> Result<()> {
 
 /// The PATH of a container running `image` (None: a host command).
 pub fn container_path(_lab: &Lab, image: Option<&BuiltinImage>) -> Result<String> {
-    match image {
+    match image.filter(|i| i.userland == super::Userland::Busybox) {
         Some(_) => {
-            // Every built-in image's userland is the host's static busybox, copied in.
+            // These images' userland is the host's static busybox, copied in.
             if crate::util::which("busybox").is_none() {
                 return Err(Error::msg(crate::ui::tr(
                     "the busybox image uses the host's busybox, which is not installed: run `sudo apt-get install busybox-static`",

@@ -18,8 +18,11 @@ use std::io::{self, Write};
 
 pub mod clock;
 pub mod curl;
+pub mod distro;
 pub mod http;
 pub mod httpd;
+pub mod nginx;
+pub mod offline;
 pub mod redis_cli;
 pub mod redis_server;
 pub mod resp;
@@ -30,6 +33,15 @@ pub mod rootfs;
 #[cfg(test)]
 mod tests;
 pub use install::{container_path, install_bins, self_exe};
+
+/// Where an image's userland comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Userland {
+    /// The host's static busybox, copied into the image's tree (`sh`, `ash`, `wget`, ...).
+    Busybox,
+    /// The host's /usr, read-only: `bash` and coreutils, for the Debian-like images.
+    Host,
+}
 
 /// A built-in image: what `docker run IMAGE` would start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,36 +56,94 @@ pub struct BuiltinImage {
     pub exposed_ports: &'static [(u16, &'static str)],
     /// Whether the image's programs come from the host's busybox rather than applets.
     pub uses_busybox: bool,
+    /// Where its userland comes from.
+    pub userland: Userland,
+    /// The image's `WORKDIR`, where its processes and `exec` start.
+    pub workdir: &'static str,
+    /// Applets only this image has (`nginx`, `apk`), beside the common [`APPLETS`].
+    pub own_applets: &'static [&'static str],
+    /// Its `/etc/os-release` (None: the image has none, as Docker's busybox).
+    pub os_release: Option<&'static str>,
 }
+
+/// A busybox-userland image's fields that most images share.
+const BUSYBOX_BASED: BuiltinImage = BuiltinImage {
+    name: "",
+    description: "",
+    default_cmd: &[],
+    exposed_ports: &[],
+    uses_busybox: false,
+    userland: Userland::Busybox,
+    workdir: "/",
+    own_applets: &[],
+    os_release: Some(distro::DEBIAN),
+};
 
 const IMAGES: &[BuiltinImage] = &[
     BuiltinImage {
         name: "busybox",
         description: "a shell and the usual tools (the host's busybox)",
         default_cmd: &["sh"],
-        exposed_ports: &[],
         uses_busybox: true,
+        os_release: None,
+        ..BUSYBOX_BASED
+    },
+    BuiltinImage {
+        name: "alpine",
+        description: "Alpine-like: busybox's ash and tools, Alpine's os-release, an offline apk",
+        default_cmd: &["/bin/sh"],
+        uses_busybox: true,
+        own_applets: &["apk"],
+        os_release: Some(distro::ALPINE),
+        ..BUSYBOX_BASED
     },
     BuiltinImage {
         name: "httpd",
         description: "Apache-like web server answering \"It works!\" on port 80",
         default_cmd: &["httpd-foreground"],
         exposed_ports: &[(80, "tcp")],
-        uses_busybox: false,
+        workdir: "/usr/local/apache2",
+        ..BUSYBOX_BASED
+    },
+    BuiltinImage {
+        name: "nginx",
+        description: "nginx-like web server answering \"Welcome to nginx!\" on port 80",
+        default_cmd: &["nginx", "-g", "daemon off;"],
+        exposed_ports: &[(80, "tcp")],
+        own_applets: &["nginx"],
+        ..BUSYBOX_BASED
     },
     BuiltinImage {
         name: "redis",
         description: "Redis-like key-value server on port 6379",
         default_cmd: &["redis-server"],
         exposed_ports: &[(6379, "tcp")],
-        uses_busybox: false,
+        workdir: "/data",
+        ..BUSYBOX_BASED
     },
     BuiltinImage {
         name: "tomcat",
         description: "Tomcat-like web server on port 8080",
         default_cmd: &["catalina.sh", "run"],
         exposed_ports: &[(8080, "tcp")],
-        uses_busybox: false,
+        workdir: "/usr/local/tomcat",
+        os_release: Some(distro::UBUNTU),
+        ..BUSYBOX_BASED
+    },
+    BuiltinImage {
+        name: "ubuntu",
+        description: "bash and coreutils (the host's /usr, read-only), Ubuntu's os-release",
+        default_cmd: &["bash"],
+        userland: Userland::Host,
+        os_release: Some(distro::UBUNTU),
+        ..BUSYBOX_BASED
+    },
+    BuiltinImage {
+        name: "debian",
+        description: "bash and coreutils (the host's /usr, read-only), Debian's os-release",
+        default_cmd: &["bash"],
+        userland: Userland::Host,
+        ..BUSYBOX_BASED
     },
 ];
 
@@ -86,6 +156,11 @@ pub const APPLETS: &[&str] = &[
     "curl",
 ];
 
+/// The names of the built-in images, in the order listings show them.
+pub fn image_names() -> Vec<&'static str> {
+    IMAGES.iter().map(|image| image.name).collect()
+}
+
 /// Finds a built-in image by a Docker image reference: `redis`, `redis:alpine`,
 /// `library/redis`, `docker.io/library/httpd:2.4`, `busybox@sha256:...`.
 /// The registry, the `library/` namespace, the tag and the digest are ignored.
@@ -96,7 +171,7 @@ pub fn find_image(name: &str) -> Option<&'static BuiltinImage> {
 
 /// Docker's "not found" error, one line, listing what is available instead:
 /// `unable to find image 'foo:latest' locally; dockernet works offline and has
-/// these built-in images: busybox, httpd, redis, tomcat`.
+/// these built-in images: busybox, alpine, httpd, nginx, redis, tomcat, ubuntu, debian`.
 pub fn unknown_image_error(name: &str) -> String {
     let last = name.rsplit('/').next().unwrap_or(name);
     let tag = if last.contains([':', '@']) {
@@ -104,7 +179,7 @@ pub fn unknown_image_error(name: &str) -> String {
     } else {
         ":latest"
     };
-    let names: Vec<&str> = IMAGES.iter().map(|image| image.name).collect();
+    let names = image_names();
     format!(
         "unable to find image '{name}{tag}' locally; dockernet works offline and has these \
          built-in images: {}",
@@ -140,6 +215,8 @@ pub fn run_applet(argv0: &str, args: &[String]) -> Option<i32> {
         "redis-server" => redis_server::main(args),
         "redis-cli" => redis_cli::main(args),
         "curl" => curl::main(args),
+        "nginx" => nginx::main(args),
+        "apk" => offline::apk(args),
         // The lab's internet DNS: started by `lab up` in the world, not an image's program.
         crate::dns::world::APPLET => crate::dns::world::main(args),
         _ => return None,

@@ -10,14 +10,14 @@
 //! directory, removed with it) mounted by its init inside its own mount namespace, which
 //! `pivot_root`s into it (see `container::init`).
 
-use super::BuiltinImage;
+use super::{BuiltinImage, Userland};
 use crate::error::{Context, Result};
 use crate::lab::Lab;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
 /// Bump when the layout of an image tree changes: older trees are built again.
-const LAYOUT: &str = "1";
+const LAYOUT: &str = "2";
 
 /// Where dockernet's own programs live inside every image.
 pub const APPLET_DIR: &str = "/usr/local/bin";
@@ -69,14 +69,15 @@ fn mkdirs(root: &Path, dirs: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// The image's working directory.
+/// The image's working directory (`/` without an image).
 pub fn workdir(image: Option<&BuiltinImage>) -> &'static str {
-    match image.map(|i| i.name) {
-        Some("tomcat") => "/usr/local/tomcat",
-        Some("redis") => "/data",
-        Some("httpd") => "/usr/local/apache2",
-        _ => "/",
-    }
+    image.map_or("/", |i| i.workdir)
+}
+
+/// Whether the image takes the host's /usr (read-only) rather than a busybox userland:
+/// the host-command case and the Debian-like images (`ubuntu`, `debian`).
+fn host_userland(image: Option<&BuiltinImage>) -> bool {
+    image.is_none_or(|i| i.userland == Userland::Host)
 }
 
 /// The image's tree for this lab, built on first use.
@@ -103,7 +104,7 @@ pub fn ensure(lab: &Lab, image: Option<&BuiltinImage>) -> Result<PathBuf> {
     std::fs::set_permissions(root.join("root"), std::fs::Permissions::from_mode(0o700))?;
     let wd = workdir(image);
     mkdirs(&root, &[wd])?;
-    let applets = if image.is_some() {
+    let applets = if !host_userland(image) {
         build_busybox_userland(&root)?;
         APPLET_DIR
     } else {
@@ -123,14 +124,22 @@ pub fn ensure(lab: &Lab, image: Option<&BuiltinImage>) -> Result<PathBuf> {
     std::fs::create_dir_all(&dir)?;
     // The mount point of the read-only bind of this binary, and its applets' links.
     write(&dir.join("dockernet"), "")?;
-    for a in super::APPLETS {
+    let own = image.map_or(&[][..], |i| i.own_applets);
+    for a in super::APPLETS.iter().chain(own) {
         let _ = std::fs::remove_file(dir.join(a));
         symlink("dockernet", dir.join(a))?;
     }
     let etc = root.join("etc");
+    let shell = if host_userland(image) {
+        "/bin/bash"
+    } else {
+        "/bin/sh"
+    };
     write(
         &etc.join("passwd"),
-        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+        &format!(
+            "root:x:0:0:root:/root:{shell}\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+        ),
     )?;
     write(&etc.join("group"), "root:x:0:\nnogroup:x:65534:\n")?;
     write(
@@ -141,17 +150,21 @@ pub fn ensure(lab: &Lab, image: Option<&BuiltinImage>) -> Result<PathBuf> {
     for f in ["hosts", "hostname", "resolv.conf"] {
         write(&etc.join(f), "")?;
     }
-    if let Some(img) = image {
-        write(&etc.join("os-release"), &os_release(img.name))?;
+    if let Some(text) = image.and_then(|i| i.os_release) {
+        write(&etc.join("os-release"), text)?;
+    }
+    for (path, text) in image
+        .map(|i| super::distro::extra_files(i.name))
+        .unwrap_or_default()
+    {
+        let p = root.join(path.trim_start_matches('/'));
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        write(&p, text)?;
     }
     write(&marker, LAYOUT)?;
     Ok(root)
-}
-
-fn os_release(image: &str) -> String {
-    format!(
-        "NAME=\"dockernet {image}\"\nID=dockernet\nPRETTY_NAME=\"dockernet built-in image {image} (busybox userland, offline)\"\n"
-    )
 }
 
 /// /bin/busybox (a copy of the host's static one) and a link per applet, in /bin.
@@ -212,13 +225,13 @@ pub fn plan(
         std::fs::create_dir_all(dir.join(d))?;
     }
     let exe = super::self_exe()?;
-    let applets = if image.is_some() {
-        APPLET_DIR
-    } else {
+    let applets = if host_userland(image) {
         HOST_APPLET_DIR
+    } else {
+        APPLET_DIR
     };
     let mut ro_binds: Vec<(String, String)> = Vec::new();
-    if image.is_none() {
+    if host_userland(image) {
         ro_binds.push(("/usr".into(), "/usr".into()));
         for f in [
             "alternatives",
@@ -257,8 +270,9 @@ pub fn plan(
 
 /// The PATH of a container of `image` inside its own root filesystem.
 pub fn container_path(image: Option<&BuiltinImage>) -> String {
-    match image {
-        Some(_) => super::install::STANDARD_PATH.to_string(),
-        None => format!("{}:{HOST_APPLET_DIR}", super::install::STANDARD_PATH),
+    if host_userland(image) {
+        format!("{}:{HOST_APPLET_DIR}", super::install::STANDARD_PATH)
+    } else {
+        super::install::STANDARD_PATH.to_string()
     }
 }

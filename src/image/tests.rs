@@ -116,11 +116,25 @@ fn images_are_found_by_any_reference() {
         find_image("localhost:5000/tomcat:9").unwrap().default_cmd,
         ["catalina.sh", "run"]
     );
-    assert!(find_image("nginx").is_none());
+    for (reference, name) in [
+        ("alpine:3.21", "alpine"),
+        ("nginx", "nginx"),
+        ("library/nginx:1.27", "nginx"),
+        ("ubuntu:24.04", "ubuntu"),
+        ("docker.io/library/debian:bookworm", "debian"),
+    ] {
+        assert_eq!(
+            find_image(reference).map(|i| i.name),
+            Some(name),
+            "{reference}"
+        );
+    }
+    assert!(find_image("centos").is_none());
+    assert!(find_image("myorg/redis").is_none());
     assert_eq!(
         unknown_image_error("foo"),
         "unable to find image 'foo:latest' locally; dockernet works offline and has these \
-         built-in images: busybox, httpd, redis, tomcat"
+         built-in images: busybox, alpine, httpd, nginx, redis, tomcat, ubuntu, debian"
     );
     assert!(unknown_image_error("foo:1").contains("'foo:1'"));
     assert_eq!(run_applet("/usr/bin/not-an-applet", &[]), None);
