@@ -32,8 +32,8 @@ pub mod entry {
     pub use crate::container::enter_main;
     pub use crate::container::init::shim_main;
     pub use crate::dns::server::main as resolver_main;
-    pub use crate::lab::hostinit::{ARG as HOST_INIT_ARG, main as host_init_main};
     pub use crate::image::run_applet;
+    pub use crate::lab::hostinit::{ARG as HOST_INIT_ARG, main as host_init_main};
     pub use crate::proxy::proxy_main;
     pub use crate::util::STARTED;
 }

@@ -111,7 +111,9 @@ fn e02_unknown_image_is_125_listing_builtins() {
         describe("run centos", &o)
     );
     let line = assert_one_error_line(&o, "unknown image");
-    for img in ["centos", "busybox", "alpine", "nginx", "ubuntu", "debian", "redis"] {
+    for img in [
+        "centos", "busybox", "alpine", "nginx", "ubuntu", "debian", "redis",
+    ] {
         assert!(line.contains(img), "expected {img} in {line:?}");
     }
     assert_eq!(
