@@ -287,14 +287,7 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
 /// `exec`
 pub async fn exec(lab: &Lab, mode: Mode, a: ExecArgs) -> Result<i32> {
     // `-e` is checked as the docker CLI parses it, before anything else.
-    let user_env: Vec<String> = a
-        .env
-        .iter()
-        .map(|e| {
-            crate::docker::flags::validate_env(e, |k| std::env::var(k).ok())
-                .map_err(|m| Error::with_code(m, EXIT_REFUSED))
-        })
-        .collect::<Result<_>>()?;
+    let user_env = crate::docker::flags::user_env(&a.env)?;
     let d = read_lab(lab, mode).await?;
     let c = d.store.find_container(&a.container)?;
     let running = c.status == ContainerStatus::Running && c.init.is_some_and(|p| p.alive());

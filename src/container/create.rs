@@ -217,14 +217,7 @@ pub fn create_record(d: &Daemon, spec: &RunSpec) -> Result<ContainerRecord> {
         .unwrap_or_else(|| id[..12].to_string());
     // `-e NAME` takes NAME's value from this command's environment, as the docker CLI
     // does (checked above).
-    let user_env: Vec<String> = spec
-        .env
-        .iter()
-        .map(|e| {
-            crate::docker::flags::validate_env(e, |k| std::env::var(k).ok())
-                .map_err(|m| Error::with_code(m, EXIT_REFUSED))
-        })
-        .collect::<Result<_>>()?;
+    let user_env = crate::docker::flags::user_env(&spec.env)?;
     let mut env = vec![format!("PATH={path}"), format!("HOSTNAME={hostname}")];
     if spec.tty {
         env.push("TERM=xterm".into());

@@ -198,4 +198,4 @@ pub fn ptr_address(name: &str) -> Option<Ipv4Addr> {
 
 #[cfg(test)]
 #[path = "answer_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -33,8 +33,8 @@ fn reply_of(o: Outcome) -> Vec<u8> {
     }
 }
 
-fn a_records(bytes: &[u8]) -> Vec<Ipv4Addr> {
-    let p = Packet::parse(bytes).unwrap();
+/// The A addresses of a reply (shared with the world server's tests).
+pub(crate) fn a_addresses(p: &Packet) -> Vec<Ipv4Addr> {
     p.answers
         .iter()
         .filter_map(|rr| match &rr.rdata {
@@ -42,6 +42,10 @@ fn a_records(bytes: &[u8]) -> Vec<Ipv4Addr> {
             _ => None,
         })
         .collect()
+}
+
+fn a_records(bytes: &[u8]) -> Vec<Ipv4Addr> {
+    a_addresses(&Packet::parse(bytes).unwrap())
 }
 
 #[test]

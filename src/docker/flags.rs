@@ -26,6 +26,18 @@ pub fn validate_env(val: &str, lookup: impl Fn(&str) -> Option<String>) -> Resul
     })
 }
 
+/// Every `-e` value of a `run` or `exec`, checked and completed from this command's
+/// environment by [`validate_env`]; the first bad one is the error (Docker's exit 125).
+pub fn user_env(values: &[String]) -> crate::error::Result<Vec<String>> {
+    values
+        .iter()
+        .map(|e| {
+            validate_env(e, |k| std::env::var(k).ok())
+                .map_err(|m| crate::error::Error::with_code(m, crate::error::EXIT_REFUSED))
+        })
+        .collect()
+}
+
 /// The longest hostname accepted: RFC 1123 labels and names of at most 63 bytes, as
 /// moby checked it (Linux's HOST_NAME_MAX is 64, sethostname(2) refuses more).
 pub const HOSTNAME_MAX: usize = 63;

@@ -3,6 +3,7 @@
 
 use super::server::{QueryLog, bind, serve_tcp, serve_udp};
 use super::*;
+use crate::dns::answer::tests::a_addresses as addrs;
 use simple_dns::Question;
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
@@ -34,18 +35,6 @@ fn ask_bytes(name: &str, qtype: TYPE) -> Vec<u8> {
 
 fn ask(name: &str, qtype: TYPE) -> Packet<'static> {
     parsed(ask_bytes(name, qtype))
-}
-
-/// The A addresses of a reply.
-fn addrs(reply: &Packet) -> Vec<Ipv4Addr> {
-    reply
-        .answers
-        .iter()
-        .filter_map(|rr| match &rr.rdata {
-            RData::A(a) => Some(Ipv4Addr::from(a.address)),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]
