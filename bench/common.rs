@@ -1,4 +1,29 @@
-//! Helpers shared by the benchmarks (`lab` and `datapath`).
+//! Helpers shared by the benchmarks.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by SIGINT/SIGTERM/SIGHUP: benchmarks check it between measurements so that their
+/// cleanup still runs.
+pub static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(sig: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+    // SAFETY: signal(2) is async-signal-safe; a second signal now kills us outright.
+    unsafe { libc::signal(sig, libc::SIG_DFL) };
+}
+
+/// Catch the first SIGINT/SIGTERM/SIGHUP into [`STOP`].
+pub fn catch_stop_signals() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores an atomic and resets the disposition.
+        unsafe { libc::signal(sig, on_stop_signal as *const () as libc::sighandler_t) };
+    }
+}
+
+/// Whether a stop was asked for.
+pub fn stopping() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
 
 /// Median of the samples that are numbers (NaN when there are none).
 pub fn median(v: &[f64]) -> f64 {

@@ -18,9 +18,8 @@ mod traffic;
 
 use dp_affinity::Pinned;
 use dp_report::{Path, PathSamples, Results, RunSample, busy_processes, loadavg, median, sh};
-use dp_rig::{Res, Rig, STOP, remove_stale, root_iptables};
+use dp_rig::{Res, Rig, remove_stale, root_iptables};
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 
 /// The server's port in the container.
 const PORT: u16 = 5001;
@@ -54,13 +53,6 @@ const QUICK: Plan = Plan {
     rr: 1.0,
     run_pairs: 8,
 };
-
-/// SIGINT/SIGTERM/SIGHUP: stop after the current command, then clean up.
-extern "C" fn on_signal(sig: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-    // SAFETY: signal(2) is async-signal-safe; a second signal now kills us outright.
-    unsafe { libc::signal(sig, libc::SIG_DFL) };
-}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -134,10 +126,7 @@ fn main_inner(plan: &Plan, busy_poll: bool) -> Res<()> {
     if sh("socat", &["-V"]).is_empty() {
         return Err("socat not found: `apt-get install -y socat`".into());
     }
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: the handler only stores an atomic and resets the disposition.
-        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
-    }
+    common::catch_stop_signals();
     remove_stale(&dn);
     let iptables_before = root_iptables();
     let rev = sh(

@@ -24,7 +24,6 @@ use serde_json::Value;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Containers on the network (the names every server knows).
 const CONTAINERS: usize = 100;
@@ -50,15 +49,6 @@ const QUICK: Plan = Plan {
     secs: 2,
     queries: 2000,
 };
-
-/// Set by SIGINT/SIGTERM/SIGHUP; checked between measurements.
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(sig: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-    // SAFETY: signal(2) is async-signal-safe; a second signal now kills us outright.
-    unsafe { libc::signal(sig, libc::SIG_DFL) };
-}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -106,10 +96,7 @@ fn main_inner(plan: Plan) -> Res<()> {
             "dnsperf not found: `apt-get install -y dnsperf` (or `sudo ./dev bench`)".into(),
         );
     }
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: the handler only stores an atomic and resets the disposition.
-        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
-    }
+    common::catch_stop_signals();
     remove_stale(&dn);
     let pid = std::process::id();
     let mut b = Bench {
@@ -247,7 +234,7 @@ struct Bench {
 impl Bench {
     /// `dockernet --lab LAB ARGS`: stdout.
     fn dn(&self, args: &[&str]) -> Res<String> {
-        if STOP.load(Ordering::SeqCst) {
+        if common::stopping() {
             return Err("interrupted".into());
         }
         Ok(common::dockernet_timed(&self.dn, &self.lab, args)?.1)
@@ -287,7 +274,7 @@ impl Bench {
             eprintln!("dns bench: round {} of {}", r + 1, p.rounds);
             rep.busy = rep.busy.max(common::busy_processes());
             for k in (0..n).map(|j| (j + r) % n) {
-                if STOP.load(Ordering::SeqCst) {
+                if common::stopping() {
                     return Err("interrupted".into());
                 }
                 let perf = dns_rig::dnsperf(&self.servers[k], &qfile, p.secs)?;
@@ -298,7 +285,7 @@ impl Bench {
                 let s = &self.servers[k];
                 let pins = std::iter::once(None).chain(s.pid.map(|_| Some(last_cpu)));
                 for pin in pins {
-                    if STOP.load(Ordering::SeqCst) {
+                    if common::stopping() {
                         return Err("interrupted".into());
                     }
                     let lat = dns_rig::latency(s, &names, p.queries, 200, pin)?;

@@ -13,13 +13,9 @@ use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 pub type Res<T> = Result<T, String>;
-
-/// Set by SIGINT/SIGTERM/SIGHUP; checked before every command so cleanup still runs.
-pub static STOP: AtomicBool = AtomicBool::new(false);
 
 /// PIDs of benchmark servers of `lab`: argv `BENCH --serve PORT LAB` (not the
 /// container's `docker-init -- BENCH --serve ...` in front of them).
@@ -133,7 +129,7 @@ impl Rig {
 
     /// `dockernet --lab LAB ARGS` with DOCKERNET_TIMINGS=1: (wall ms, stdout, stderr).
     pub fn dn(&self, args: &[&str]) -> Res<(f64, String, String)> {
-        if STOP.load(Ordering::SeqCst) {
+        if super::common::stopping() {
             return Err("interrupted".into());
         }
         crate::common::dockernet_timed(&self.dn, &self.lab, args)
@@ -216,7 +212,7 @@ impl Rig {
         secs: f64,
         extra: &[&str],
     ) -> Res<serde_json::Value> {
-        if STOP.load(Ordering::SeqCst) {
+        if super::common::stopping() {
             return Err("interrupted".into());
         }
         let fd = self.netns(p == Path::Dnat)?;

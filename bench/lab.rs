@@ -16,20 +16,10 @@ use peers::{Netavark, Res, ShellBaseline, netns_with_prefix, purge};
 use report::{Results, Sample, busy_processes, header};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// (N containers, rounds). More rounds for small N so every row has enough samples.
 const FULL: &[(usize, usize)] = &[(1, 10), (10, 5), (100, 3)];
 const QUICK: &[(usize, usize)] = &[(1, 5), (10, 3)];
-
-/// Set by SIGINT/SIGTERM/SIGHUP; checked between containers so cleanup still runs.
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(sig: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-    // SAFETY: signal(2) is async-signal-safe; a second signal now kills us outright.
-    unsafe { libc::signal(sig, libc::SIG_DFL) };
-}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -69,10 +59,7 @@ fn main_inner(quick: bool, want_netavark: bool) -> Res<()> {
             dn.display()
         ));
     }
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: the handler only stores an atomic and resets the disposition.
-        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
-    }
+    common::catch_stop_signals();
     remove_stale(&dn);
     let pid = std::process::id();
     let nv_bin = if want_netavark {
@@ -158,7 +145,7 @@ struct Bench {
 
 impl Bench {
     fn dn(&self, args: &[&str]) -> Res<(f64, String, String)> {
-        if STOP.load(Ordering::SeqCst) {
+        if common::stopping() {
             return Err("interrupted".into());
         }
         common::dockernet_timed(&self.dn, &self.lab, args)

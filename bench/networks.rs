@@ -23,7 +23,7 @@ use peers::{Res, ShellBaseline, netns_with_prefix, purge};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 /// How many of each: pairs (1), run pairs (2), connects (3), grid rounds (4), flatness
 /// rounds (5).
@@ -50,15 +50,6 @@ const QUICK: Plan = Plan {
     grids: 1,
     flats: 1,
 };
-
-/// Set by SIGINT/SIGTERM/SIGHUP; checked before every dockernet command.
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(sig: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-    // SAFETY: signal(2) is async-signal-safe; a second signal now kills us outright.
-    unsafe { libc::signal(sig, libc::SIG_DFL) };
-}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -105,10 +96,7 @@ fn main_inner(plan: Plan, want_netavark: bool, settle: bool) -> Res<()> {
             dn.display()
         ));
     }
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: the handler only stores an atomic and resets the disposition.
-        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
-    }
+    common::catch_stop_signals();
     remove_stale(&dn);
     let pid = std::process::id();
     let nv_bin = if want_netavark { NvNet::find() } else { None };
@@ -290,7 +278,7 @@ struct Bench {
 impl Bench {
     /// `dockernet --lab LAB ARGS`: (wall ms, stdout, stderr).
     fn dn(&self, args: &[&str]) -> Res<(f64, String, String)> {
-        if STOP.load(Ordering::SeqCst) {
+        if common::stopping() {
             return Err("interrupted".into());
         }
         common::dockernet_timed(&self.dn, &self.lab, args)
@@ -372,7 +360,7 @@ impl Bench {
     fn pause(&self, secs: u64) -> Res<()> {
         let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
         while std::time::Instant::now() < until {
-            if STOP.load(Ordering::SeqCst) {
+            if common::stopping() {
                 return Err("interrupted".into());
             }
             std::thread::sleep(std::time::Duration::from_millis(250));
@@ -406,7 +394,7 @@ impl Bench {
             self.pause(until.saturating_duration_since(t).as_secs())?;
         }
         while create_probe(&dir) > 150.0 && t.elapsed().as_secs() < 62 {
-            if STOP.load(Ordering::SeqCst) {
+            if common::stopping() {
                 return Err("interrupted".into());
             }
             std::thread::sleep(std::time::Duration::from_secs(1));

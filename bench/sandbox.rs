@@ -15,7 +15,6 @@ use common::{busy_processes, dockernet_timed, median, netns_with_prefix};
 use peers::{Res, ShellBaseline, purge};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `run -d` samples per binary (after one uncounted warm-up that builds the image tree).
 const RUNS: usize = 30;
@@ -24,15 +23,6 @@ const QUICK_RUNS: usize = 10;
 const MANY: usize = 100;
 /// Rounds of those (full run; `--quick`: one).
 const MANY_ROUNDS: usize = 2;
-
-/// Set by SIGINT/SIGTERM/SIGHUP; checked between commands so cleanup still runs.
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(sig: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-    // SAFETY: signal(2) is async-signal-safe; a second signal now kills us outright.
-    unsafe { libc::signal(sig, libc::SIG_DFL) };
-}
 
 const HOW_TO_BUILD_BEFORE: &str = "DOCKERNET_BEFORE_BIN is not set: build the commit before \
 the root filesystem and privileges in a directory of its own, e.g. `git archive 3b56782 | \
@@ -68,7 +58,7 @@ struct Subject {
 
 impl Subject {
     fn dn(&self, args: &[&str]) -> Res<(f64, String, String)> {
-        if STOP.load(Ordering::SeqCst) {
+        if common::stopping() {
             return Err("interrupted".into());
         }
         dockernet_timed(&self.bin, &self.lab, args)
@@ -169,10 +159,7 @@ fn main_inner(quick: bool) -> Res<()> {
             ));
         }
     }
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: the handler only stores an atomic and resets the disposition.
-        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
-    }
+    common::catch_stop_signals();
     remove_stale(&today);
     let pid = std::process::id();
     let subjects = [
