@@ -74,12 +74,16 @@ impl Subject {
                 self.label
             ));
         }
-        let t = |k| timing(&err, k).unwrap_or(f64::NAN);
+        let t = |k| timing(&err, "dockernet-timing ", k).unwrap_or(f64::NAN);
+        let stage = |k| timing(&err, "dockernet-timing-spawn ", k).unwrap_or(f64::NAN);
         Ok(Run {
             wall,
             net: t("network_ms"),
             spawn: t("spawn_ms"),
             pre: t("before_network_ms"),
+            shim: stage("spawn_exec_ms"),
+            rootfs: stage("spawn_rootfs_ms"),
+            privileges: stage("spawn_privileges_ms"),
         })
     }
 
@@ -105,13 +109,16 @@ struct Run {
     net: f64,
     spawn: f64,
     pre: f64,
+    /// Spawn stages (binaries that report them): the shim's start, the root
+    /// filesystem, the privileges.
+    shim: f64,
+    rootfs: f64,
+    privileges: f64,
 }
 
-/// `key=X` from the `dockernet-timing` line of a run's stderr.
-fn timing(stderr: &str, key: &str) -> Option<f64> {
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("dockernet-timing "))?;
+/// `key=X` from the line of a run's stderr that starts with `prefix`.
+fn timing(stderr: &str, prefix: &str, key: &str) -> Option<f64> {
+    let line = stderr.lines().find(|l| l.starts_with(prefix))?;
     line.split_whitespace()
         .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
 }
@@ -304,7 +311,7 @@ impl Measured {
             tp - bp,
             tp / sp
         ));
-        let parts: [(&str, Part); 4] = [
+        let parts: [(&str, Part); 7] = [
             (
                 "… before the network (lock, records, files, image tree), median",
                 |r| r.pre,
@@ -313,6 +320,18 @@ impl Measured {
             (
                 "… spawn (shim, init: namespaces, rootfs, privileges, exec), median",
                 |r| r.spawn,
+            ),
+            (
+                "… … of which the shim's start (fork, and exec unless the host init forks it), median",
+                |r| r.shim,
+            ),
+            (
+                "… … of which the root filesystem (PID 1's mounts, pivot_root), median",
+                |r| r.rootfs,
+            ),
+            (
+                "… … of which the privileges (capabilities, seccomp), median",
+                |r| r.privileges,
             ),
             ("… after (record saved, exit), median", |r| {
                 r.wall - r.pre - r.net - r.spawn

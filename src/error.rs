@@ -37,6 +37,16 @@ impl Error {
         }
     }
 
+    /// A refusal of `run` / `create` by "the daemon": exit status 125, as Docker's —
+    /// unless the error already carries its own (126 / 127 for a command that cannot
+    /// be invoked or found).
+    pub fn refused(mut self) -> Self {
+        if self.exit_code == 1 {
+            self.exit_code = EXIT_REFUSED;
+        }
+        self
+    }
+
     /// An error from a system call, keeping its errno for callers that match on it.
     pub fn errno(context: impl Into<String>, errno: i32) -> Self {
         let text = std::io::Error::from_raw_os_error(errno).to_string();

@@ -21,6 +21,7 @@ mod ports;
 mod proxy;
 mod recover;
 mod step;
+mod template;
 mod ui;
 mod util;
 mod view;

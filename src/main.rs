@@ -57,6 +57,8 @@ fn main() {
         eprintln!("dockernet: {}", cli::not_utf8(i, bad));
         std::process::exit(2);
     }
+    // `COMPLETE=bash dockernet -- …`: the shell asking for completions.
+    cli::answer_completion_request();
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => e.exit(),

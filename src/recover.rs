@@ -19,7 +19,7 @@ pub async fn run(d: &mut Daemon<'_>, ex: &mut Executor) -> Result<()> {
         }
         match p.kind {
             PendingKind::Network => crate::network::rollback(d, ex, &p.id).await?,
-            PendingKind::Container | PendingKind::Connect => {
+            PendingKind::Container | PendingKind::Connect | PendingKind::Remove => {
                 crate::container::rollback(d, ex, &p).await?
             }
         }

@@ -19,6 +19,17 @@ fn host_ps(lab: &Lab) -> Vec<(u32, String)> {
         .collect()
 }
 
+/// `host -- ps -eo ppid,args` of a lab: (ppid, command) per line.
+fn lab_parents(lab: &Lab) -> Vec<(u32, String)> {
+    lab.ok(&["host", "--", "ps", "-eo", "ppid=,args="])
+        .lines()
+        .filter_map(|l| {
+            let (ppid, cmd) = l.trim().split_once(' ')?;
+            Some((ppid.parse().ok()?, cmd.trim().to_string()))
+        })
+        .collect()
+}
+
 #[test]
 fn host_ps_shows_this_labs_processes_only() {
     let a = Lab::new("hostns_a");
@@ -57,6 +68,21 @@ fn host_ps_shows_this_labs_processes_only() {
         assert!(
             !cmds.iter().any(|c| c.contains(never)),
             "expected nothing of lab b or of the world ({never:?}) in lab a's host: {cmds:?}"
+        );
+    }
+    // As on a Docker host, the lab's daemons and shims are children of the host's init
+    // (PPID 1), not orphans of the machine's (PPID 0 from inside).
+    let parents = lab_parents(&a);
+    for want in [
+        "docker-proxy ",
+        "dockernet-dns ",
+        "docker-init -- sleep 600",
+    ] {
+        assert!(
+            parents
+                .iter()
+                .any(|(ppid, c)| *ppid == 1 && c.starts_with(want)),
+            "expected {want:?} with PPID 1 in lab a's host: {parents:?}"
         );
     }
     // Inside a container: its own PID namespace, nested in the host's.
@@ -120,4 +146,40 @@ fn the_host_init_goes_with_the_lab_and_a_dead_one_rebuilds_it() {
         processes_mentioning(&format!("__host_init {}", lab.name)).is_empty(),
         "expected no host init left after lab down"
     );
+}
+
+/// A lab whose host init runs another build of dockernet (a learner upgraded it while
+/// the lab was up): the init cannot run the new build's shim from its own memory, so
+/// it execs the binary the CLI names — containers start, are its children, and go.
+#[test]
+fn a_host_init_of_another_build_still_starts_containers() {
+    let lab = Lab::new("hostns_build");
+    let dir = std::env::temp_dir().join(format!("dn-other-build-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let other = dir.join("dockernet");
+    std::fs::copy(BIN, &other).expect("copying the binary");
+    let up = lab.command(&["lab", "up"]);
+    let up = std::process::Command::new(&other)
+        .args(up.get_args())
+        .envs(up.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .output()
+        .expect("running the other build");
+    assert!(
+        up.status.success(),
+        "{}",
+        describe("lab up (other build)", &up)
+    );
+    lab.run_d("cc", &["busybox", "sleep", "600"]);
+    let inside = lab.ok(&["exec", "cc", "ps"]);
+    assert!(inside.contains("sleep 600"), "{inside}");
+    let parents = lab_parents(&lab);
+    assert!(
+        parents
+            .iter()
+            .any(|(ppid, c)| *ppid == 1 && c.starts_with("docker-init -- sleep 600")),
+        "expected the shim as the host init's child: {parents:?}"
+    );
+    lab.ok(&["rm", "-f", "cc"]);
+    lab.ok(&["lab", "down"]);
+    let _ = std::fs::remove_dir_all(&dir);
 }

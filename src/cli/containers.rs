@@ -17,9 +17,12 @@ pub struct RunArgs {
     /// Keep STDIN open.
     #[arg(short = 'i', long)]
     pub interactive: bool,
-    /// Allocate a pseudo-TTY (dockernet shares your terminal with the container).
+    /// Allocate a pseudo-TTY (the container's shim keeps it; `attach` to it again).
     #[arg(short = 't', long)]
     pub tty: bool,
+    /// Override the key sequence for detaching a container (default ctrl-p,ctrl-q).
+    #[arg(long = "detach-keys")]
+    pub detach_keys: Option<String>,
     /// Remove the container when it exits.
     #[arg(long)]
     pub rm: bool,
@@ -31,6 +34,7 @@ pub struct RunArgs {
     pub hostname: Option<String>,
     /// Connect a container to a network: bridge (default), host, none, container:NAME|ID, or a network's name.
     #[arg(long = "network", visible_alias = "net", default_value = "bridge")]
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::complete::networks))]
     pub network: String,
     /// Set environment variables.
     #[arg(short = 'e', long = "env")]
@@ -109,13 +113,17 @@ pub struct ExecArgs {
     /// Keep STDIN open.
     #[arg(short = 'i', long)]
     pub interactive: bool,
-    /// Allocate a pseudo-TTY (dockernet shares your terminal).
+    /// Allocate a pseudo-TTY.
     #[arg(short = 't', long)]
     pub tty: bool,
+    /// Override the key sequence for detaching (default ctrl-p,ctrl-q).
+    #[arg(long = "detach-keys")]
+    pub detach_keys: Option<String>,
     /// Set environment variables.
     #[arg(short = 'e', long = "env")]
     pub env: Vec<String>,
     /// Container name or ID.
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::complete::containers))]
     pub container: String,
     /// Command and arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
@@ -129,6 +137,7 @@ pub struct LogsArgs {
     #[arg(short = 'f', long)]
     pub follow: bool,
     /// Container name or ID.
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::complete::containers))]
     pub container: String,
 }
 
@@ -140,6 +149,7 @@ pub struct StopArgs {
     pub time: u64,
     /// Containers.
     #[arg(required = true)]
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::complete::containers))]
     pub containers: Vec<String>,
 }
 
@@ -148,6 +158,7 @@ pub struct StopArgs {
 pub struct NamesArgs {
     /// Containers.
     #[arg(required = true)]
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::complete::containers))]
     pub containers: Vec<String>,
 }
 
@@ -159,22 +170,16 @@ pub struct RmArgs {
     pub force: bool,
     /// Containers.
     #[arg(required = true)]
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::complete::containers))]
     pub containers: Vec<String>,
 }
 
 /// `run`
-pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
-    // Options must come before IMAGE; a leftover option would otherwise be taken for
-    // an image name.
-    if let Some(flag) = a.args.first().filter(|w| w.starts_with('-') && *w != "--") {
-        return Err(Error::with_code(
-            format!("unknown flag: {flag} (options go before IMAGE; see 'dockernet run --help')"),
-            EXIT_REFUSED,
-        ));
-    }
+/// What `run` and `create` were asked for.
+pub(super) fn run_spec(a: RunArgs) -> RunSpec {
     let dashdash = std::env::args_os().any(|w| w == "--");
     let (image, cmd) = a.image_and_command(dashdash);
-    let spec = RunSpec {
+    RunSpec {
         name: a.name,
         hostname: a.hostname,
         image,
@@ -197,12 +202,30 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
         cap_add: a.cap_add,
         cap_drop: a.cap_drop,
         privileged: a.privileged,
-    };
+    }
+}
+
+/// `run`
+pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
+    // Options must come before IMAGE; a leftover option would otherwise be taken for
+    // an image name.
+    if let Some(flag) = a.args.first().filter(|w| w.starts_with('-') && *w != "--") {
+        return Err(Error::with_code(
+            format!("unknown flag: {flag} (options go before IMAGE; see 'dockernet run --help')"),
+            EXIT_REFUSED,
+        ));
+    }
+    let keys = container::attach::parse_detach_keys(a.detach_keys.as_deref())?;
+    container::attach::check_tty_input(a.tty && !a.detach, a.interactive)?;
+    let spec = run_spec(a);
     // What the docker CLI refuses while parsing flags builds nothing, not even the lab.
     container::check_flags(&spec)?;
     let mut exec = Executor::new(mode);
     let (lock, mut d) = open_lab(lab, &mut exec).await?;
-    let mut rec = container::create_record(&d, &spec)?;
+    let mut rec = container::create_record(&d, &spec).map_err(Error::refused)?;
+    // `-t`: started as a detached container (its shim owns the pty, the lab host its
+    // processes), and we attach to it below, as the docker CLI does.
+    rec.detached |= spec.tty;
     let spawned = match container::start(&mut d, &mut exec, &mut rec).await {
         Ok(s) => s,
         Err(e) => {
@@ -210,7 +233,8 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
             d.store.remove_container(&exec, &rec.id, &rec.name)?;
             d.store.pending_done(&exec, &rec.id)?;
             exec.close().await;
-            return Err(e);
+            // The daemon refused it (a taken port, an address in use): 125, as Docker.
+            return Err(e.refused());
         }
     };
     drop(lock);
@@ -223,22 +247,33 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
         exec.close().await;
         return Ok(0);
     }
-    // Foreground: the container shares our terminal; wait for it, then tidy up.
-    // SAFETY: ignoring terminal signals while the container owns the terminal.
-    unsafe {
-        libc::signal(libc::SIGINT, libc::SIG_IGN);
-        libc::signal(libc::SIGQUIT, libc::SIG_IGN);
-    }
-    // Docker's status for a process killed by a signal: 128 + the signal (137: SIGKILL).
-    let status = spawned
-        .child
-        .wait()
-        .ok()
-        .and_then(|s| {
-            use std::os::unix::process::ExitStatusExt;
-            s.code().or_else(|| s.signal().map(|n| 128 + n))
-        })
-        .unwrap_or(1);
+    let status = if spec.tty {
+        let dir = d.store.container_dir(&rec.id);
+        let Some(code) = super::attach::run_attached(&dir, spec.interactive, &keys, &mut spawned)?
+        else {
+            // Detached: the container runs on, as after `docker run -it` and Ctrl-p Ctrl-q.
+            exec.close().await;
+            return Ok(0);
+        };
+        code
+    } else {
+        // Foreground: the container shares our terminal; wait for it, then tidy up.
+        // SAFETY: ignoring terminal signals while the container owns the terminal.
+        unsafe {
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            libc::signal(libc::SIGQUIT, libc::SIG_IGN);
+        }
+        // Docker's status for a process killed by a signal: 128 + the signal (137: SIGKILL).
+        spawned
+            .child
+            .as_mut()
+            .and_then(|c| c.wait().ok())
+            .and_then(|s| {
+                use std::os::unix::process::ExitStatusExt;
+                s.code().or_else(|| s.signal().map(|n| 128 + n))
+            })
+            .unwrap_or(1)
+    };
     // The lab may be gone (`lab down` in another terminal killed the container): say so,
     // and do not create its directory again by locking it.
     let removed = |how: String| {
@@ -288,6 +323,8 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
 pub async fn exec(lab: &Lab, mode: Mode, a: ExecArgs) -> Result<i32> {
     // `-e` is checked as the docker CLI parses it, before anything else.
     let user_env = crate::docker::flags::user_env(&a.env)?;
+    let keys = container::attach::parse_detach_keys(a.detach_keys.as_deref())?;
+    container::attach::check_tty_input(a.tty, a.interactive)?;
     let d = read_lab(lab, mode).await?;
     let c = d.store.find_container(&a.container)?;
     let running = c.status == ContainerStatus::Running && c.init.is_some_and(|p| p.alive());
@@ -312,6 +349,17 @@ pub async fn exec(lab: &Lab, mode: Mode, a: ExecArgs) -> Result<i32> {
         return Ok(0);
     }
     let image = c.image.as_deref().and_then(crate::image::find_image);
+    if a.tty {
+        return container::exec_tty(
+            init,
+            c.privileges(),
+            crate::image::rootfs::workdir(image),
+            &env,
+            &a.command,
+            a.interactive,
+            &keys,
+        );
+    }
     container::exec_in(
         init,
         c.privileges(),
@@ -378,12 +426,60 @@ pub async fn start(lab: &Lab, mode: Mode, a: NamesArgs) -> Result<i32> {
     .await
 }
 
-/// `rm`
+/// `rm`: every container named is removed in one batch (its processes killed and
+/// waited for together, its network torn down with the others'); names are printed in
+/// the order given, errors on stderr, exit status 1 if any failed, as Docker does.
 pub async fn rm(lab: &Lab, mode: Mode, a: RmArgs) -> Result<i32> {
-    for_each(lab, mode, &a.containers, |d, ex, rec| {
-        Box::pin(container::remove(d, ex, rec, a.force))
-    })
-    .await
+    let mut ex = Executor::new(mode);
+    let (_lock, mut d) = open_lab(lab, &mut ex).await?;
+    // What each name became: a place in the batch, or its error.
+    let mut outcome: Vec<std::result::Result<usize, Error>> = Vec::new();
+    let mut batch: Vec<ContainerRecord> = Vec::new();
+    for name in &a.containers {
+        let r = match settled(&mut d, &mut ex, name).await {
+            // Named twice: the second removal finds nothing, as Docker's would.
+            Ok(rec) if batch.iter().any(|b| b.id == rec.id) => Err(no_such(name)),
+            Ok(rec) => container::check_removable(&rec, a.force).map(|()| {
+                batch.push(rec);
+                batch.len() - 1
+            }),
+            Err(e) => Err(e),
+        };
+        outcome.push(r);
+    }
+    let mut results: Vec<Option<Result<()>>> = container::remove_all(&mut d, &mut ex, &mut batch)
+        .await
+        .into_iter()
+        .map(Some)
+        .collect();
+    let mut failed = false;
+    for (name, r) in a.containers.iter().zip(outcome) {
+        match r.and_then(|i| results[i].take().unwrap_or(Ok(()))) {
+            Ok(()) => println!("{name}"),
+            Err(e) => {
+                eprintln!("dockernet: {e}");
+                failed = true;
+            }
+        }
+    }
+    ex.close().await;
+    Ok(if failed { 1 } else { 0 })
+}
+
+/// Docker's answer for a container that is not (or no longer) there.
+fn no_such(name: &str) -> Error {
+    Error::msg(format!(
+        "Error response from daemon: No such container: {name}"
+    ))
+}
+
+/// Find a container by name, id or prefix and bring its record up to date with its
+/// processes (it may have ended, or been removed with `--rm`, since the last command).
+async fn settled(d: &mut Daemon<'_>, ex: &mut Executor, name: &str) -> Result<ContainerRecord> {
+    let id = d.store.find_container(name)?.id;
+    container::settle(d, ex, &id)
+        .await?
+        .ok_or_else(|| no_such(name))
 }
 
 /// An action on one container, for [`for_each`].
@@ -396,7 +492,7 @@ type Action<'f> = dyn for<'b, 'c> Fn(
 
 /// Apply an action to several containers, printing each name as given on success and
 /// each error on stderr (exit status 1 if any failed), as Docker does.
-async fn for_each(
+pub(super) async fn for_each(
     lab: &Lab,
     mode: Mode,
     names: &[String],
@@ -411,22 +507,8 @@ async fn for_each(
     let (_lock, mut d) = open_lab(lab, &mut ex).await?;
     let mut failed = false;
     for name in names {
-        let id = match d.store.find_container(name) {
-            Ok(c) => c.id,
-            Err(e) => {
-                eprintln!("dockernet: {e}");
-                failed = true;
-                continue;
-            }
-        };
-        // Its process may have ended since the last command looked.
-        let mut rec = match container::settle(&mut d, &mut ex, &id).await {
-            Ok(Some(r)) => r,
-            Ok(None) => {
-                eprintln!("dockernet: Error response from daemon: No such container: {name}");
-                failed = true;
-                continue;
-            }
+        let mut rec = match settled(&mut d, &mut ex, name).await {
+            Ok(r) => r,
             Err(e) => {
                 eprintln!("dockernet: {e}");
                 failed = true;
@@ -446,7 +528,9 @@ async fn for_each(
 }
 
 /// `inspect`
-pub async fn inspect(lab: &Lab, mode: Mode, a: NamesArgs) -> Result<i32> {
+pub async fn inspect(lab: &Lab, mode: Mode, a: super::format::InspectArgs) -> Result<i32> {
+    // Docker parses the template before it looks anything up.
+    let format = super::format::InspectFormat::parse(a.format.as_deref())?;
     let d = read_lab(lab, mode).await?;
     let mut values = Vec::new();
     let mut failed = false;
@@ -464,6 +548,6 @@ pub async fn inspect(lab: &Lab, mode: Mode, a: NamesArgs) -> Result<i32> {
             }
         }
     }
-    println!("{}", crate::view::docker_inspect::to_docker_json(&values));
+    failed |= format.print(&values);
     Ok(if failed { 1 } else { 0 })
 }

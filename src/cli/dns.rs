@@ -12,6 +12,7 @@ use clap::Args;
 #[derive(Debug, Args)]
 pub struct DnsArgs {
     /// Container name or ID.
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::complete::containers))]
     pub container: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]

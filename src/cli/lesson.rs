@@ -12,7 +12,7 @@ use clap::Args;
 pub struct LessonArgs {
     /// The lesson (`bridge`, `host`, `none`, `container`, `port-mapping`, `outbound`), or
     /// `list` (the default) to list them.
-    #[arg(default_value = "list")]
+    #[arg(default_value = "list", add = clap_complete::ArgValueCandidates::new(super::complete::lessons))]
     pub name: String,
     /// Run straight through without waiting for Enter (for projectors and CI).
     #[arg(short = 'y', long)]

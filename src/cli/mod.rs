@@ -1,12 +1,19 @@
 //! The command line: one clap tree for the whole surface (../CLI.md), and dispatch.
 //! Commands that mirror Docker take Docker's names, flags and output formats.
 
+mod attach;
+mod complete;
 mod containers;
 mod dns;
+mod format;
+mod info;
 mod labcmd;
 mod lesson;
+mod lifecycle;
+mod manpages;
 mod network;
 mod ps;
+mod ps_filter;
 mod show;
 
 use crate::error::Result;
@@ -15,7 +22,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// dockernet: Docker's Linux networking, rebuilt step by step from real kernel objects.
 #[derive(Debug, Parser)]
-#[command(name = "dockernet", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "dockernet",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "Exit status, as Docker's: 125 when a `run` / `create` is refused (a taken port or name, a bad flag), 126 when the container's command cannot be invoked, 127 when it cannot be found, otherwise the command's own; 1 for other errors, 2 for usage errors."
+)]
 pub struct Cli {
     /// Which lab to use (each lab is its own set of namespaces).
     #[arg(long, global = true, env = "DOCKERNET_LAB", default_value = "default")]
@@ -61,22 +75,40 @@ pub enum Command {
     World(ShellArgs),
     /// Create and start a container (docker run).
     Run(Box<containers::RunArgs>),
+    /// Create a container without starting it (docker create).
+    Create(Box<containers::RunArgs>),
     /// Run a command in a running container (docker exec).
     Exec(containers::ExecArgs),
     /// List containers (docker ps).
     Ps(ps::PsArgs),
     /// Show a container's output (docker logs).
     Logs(containers::LogsArgs),
+    /// Attach to a running container (docker attach).
+    Attach(attach::AttachArgs),
     /// Stop running containers (docker stop).
     Stop(containers::StopArgs),
     /// Start stopped containers (docker start).
     Start(containers::NamesArgs),
+    /// Restart containers (docker restart).
+    Restart(containers::StopArgs),
+    /// Show the processes of a container (docker top CONTAINER [ps OPTIONS]).
+    Top(lifecycle::TopArgs),
+    /// Manage containers: Docker's `container ls|run|rm|…` forms.
+    #[command(subcommand)]
+    Container(lifecycle::ContainerCommand),
+    /// `container prune` (only through `container`).
+    #[command(hide = true)]
+    ContainerPrune(lifecycle::PruneArgs),
     /// Remove containers (docker rm).
     Rm(containers::RmArgs),
     /// List port mappings of a container (docker port).
     Port(ps::PortArgs),
     /// Show a container's low-level information as JSON (docker inspect).
-    Inspect(containers::NamesArgs),
+    Inspect(format::InspectArgs),
+    /// Display system-wide information (docker info).
+    Info(info::InfoArgs),
+    /// Show the dockernet version information (docker version).
+    Version(info::VersionArgs),
     /// Show the names a container's embedded DNS server (127.0.0.11) answers.
     Dns(dns::DnsArgs),
     /// Manage networks (docker network).
@@ -88,9 +120,18 @@ pub enum Command {
     /// Learn step by step: `lesson list`, `lesson NAME [--yes] [--step N] [--keep]`.
     Lesson(lesson::LessonArgs),
     /// Print a shell completion script (bash, zsh, fish, ...).
+    /// Write the manual pages (dockernet.1 and one per subcommand) into DIR.
+    #[command(name = "__man", hide = true)]
+    Man {
+        /// Where to write them (e.g. /usr/local/share/man/man1).
+        dir: std::path::PathBuf,
+    },
+    /// The completions know the lab's container, network and lesson names:
+    /// `source <(dockernet completion bash)`.
     Completion {
         /// The shell.
-        shell: clap_complete::Shell,
+        #[arg(value_parser = ["bash", "zsh", "fish", "elvish", "powershell"])]
+        shell: String,
     },
 }
 
@@ -138,6 +179,8 @@ impl Cli {
     }
 }
 
+pub use complete::answer_if_asked as answer_completion_request;
+
 /// Run the parsed command; returns the process exit status.
 pub async fn dispatch(cli: Cli) -> Result<i32> {
     if cli.no_color {
@@ -146,7 +189,11 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
     crate::ui::set_lang(cli.lang.map(|l| l == Lang::Zh));
     let lab = crate::lab::Lab::new(&cli.lab)?;
     let mode = cli.mode();
-    match cli.command {
+    let command = match cli.command {
+        Command::Container(c) => c.into_command(),
+        other => other,
+    };
+    match command {
         Command::Lab(c) => labcmd::lab(&lab, mode, c).await,
         Command::Host(a) => labcmd::shell(&lab, mode, labcmd::Place::Host, a.command).await,
         Command::World(a) => labcmd::shell(&lab, mode, labcmd::Place::World, a.command).await,
@@ -154,18 +201,30 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Exec(a) => containers::exec(&lab, mode, a).await,
         Command::Ps(a) => ps::ps(&lab, mode, a).await,
         Command::Logs(a) => containers::logs(&lab, mode, a).await,
+        Command::Attach(a) => attach::attach(&lab, mode, a).await,
         Command::Stop(a) => containers::stop(&lab, mode, a).await,
         Command::Start(a) => containers::start(&lab, mode, a).await,
+        Command::Create(a) => lifecycle::create(&lab, mode, *a).await,
+        Command::Restart(a) => lifecycle::restart(&lab, mode, a).await,
+        Command::Top(a) => lifecycle::top(&lab, mode, a).await,
+        Command::ContainerPrune(a) => lifecycle::prune(&lab, mode, a).await,
+        Command::Container(_) => unreachable!("mapped to its short form above"),
         Command::Rm(a) => containers::rm(&lab, mode, a).await,
         Command::Inspect(a) => containers::inspect(&lab, mode, a).await,
         Command::Port(a) => ps::port(&lab, mode, a).await,
+        Command::Info(a) => info::info(&lab, mode, a).await,
+        Command::Version(a) => info::version(&lab, a),
         Command::Dns(a) => dns::dns(&lab, mode, a).await,
         Command::Network(c) => network::network(&lab, mode, c).await,
         Command::Show(c) => show::show(&lab, mode, c).await,
         Command::Lesson(a) => lesson::lesson(&lab, mode, cli.lang, a).await,
+        Command::Man { dir } => {
+            let n = manpages::write_all(&dir)?;
+            eprintln!("dockernet: {n} manual pages written to {}", dir.display());
+            Ok(0)
+        }
         Command::Completion { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "dockernet", &mut std::io::stdout());
+            print!("{}", complete::script(&shell)?);
             Ok(0)
         }
     }

@@ -1,6 +1,6 @@
 //! `network` commands, with Docker's flags, outputs and refusals (reference §7, §9).
 
-use super::{Format, open_lab, read_lab};
+use super::{open_lab, read_lab};
 use crate::container::ConnectSpec;
 use crate::error::{Error, Result};
 use crate::lab::Lab;
@@ -52,14 +52,20 @@ pub enum NetworkCommand {
         /// Provide filter values (e.g. driver=bridge, name=my, type=custom).
         #[arg(short = 'f', long = "filter")]
         filter: Vec<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
+        /// Format output: `table` (default), `json`, or a Go template such as
+        /// `{{.Name}}` or `table {{.ID}}\t{{.Name}}`.
+        #[arg(long, default_value = "table")]
+        format: String,
     },
     /// Display detailed information on one or more networks.
     Inspect {
+        /// Format output using a custom template: 'json' prints compact JSON;
+        /// '{{range .IPAM.Config}}{{.Subnet}}{{end}}' executes the Go template for each network.
+        #[arg(short = 'f', long)]
+        format: Option<String>,
         /// Networks.
         #[arg(required = true)]
+        #[arg(add = clap_complete::ArgValueCandidates::new(super::complete::networks))]
         networks: Vec<String>,
     },
     /// Remove one or more networks.
@@ -67,6 +73,7 @@ pub enum NetworkCommand {
     Rm {
         /// Networks.
         #[arg(required = true)]
+        #[arg(add = clap_complete::ArgValueCandidates::new(super::complete::networks))]
         networks: Vec<String>,
     },
     /// Remove all unused networks.
@@ -84,8 +91,10 @@ pub enum NetworkCommand {
         #[arg(long)]
         alias: Vec<String>,
         /// Network.
+        #[arg(add = clap_complete::ArgValueCandidates::new(super::complete::networks))]
         network: String,
         /// Container.
+        #[arg(add = clap_complete::ArgValueCandidates::new(super::complete::containers))]
         container: String,
     },
     /// Disconnect a container from a network.
@@ -94,8 +103,10 @@ pub enum NetworkCommand {
         #[arg(short = 'f', long)]
         force: bool,
         /// Network.
+        #[arg(add = clap_complete::ArgValueCandidates::new(super::complete::networks))]
         network: String,
         /// Container.
+        #[arg(add = clap_complete::ArgValueCandidates::new(super::complete::containers))]
         container: String,
     },
 }
@@ -162,7 +173,14 @@ pub async fn network(lab: &Lab, mode: Mode, c: NetworkCommand) -> Result<i32> {
                 for n in &nets {
                     println!("{}", id(&n.id));
                 }
-            } else if format == Format::Json {
+            } else if let Some(f) = super::format::custom_list(&format, super::format::NETWORK_RAW)
+            {
+                let rows: Vec<_> = nets
+                    .iter()
+                    .map(|n| super::format::network_fields(n, &id(&n.id)))
+                    .collect();
+                return super::format::print_list(&f, super::format::NETWORK_HEADERS, &rows);
+            } else if format == "json" {
                 for n in &nets {
                     println!("{}", crate::network::ls_json(n, &id(&n.id)));
                 }
@@ -178,7 +196,8 @@ pub async fn network(lab: &Lab, mode: Mode, c: NetworkCommand) -> Result<i32> {
             }
             Ok(0)
         }
-        NetworkCommand::Inspect { networks } => {
+        NetworkCommand::Inspect { networks, format } => {
+            let format = super::format::InspectFormat::parse(format.as_deref())?;
             let d = read_lab(lab, mode).await?;
             let mut out = Vec::new();
             let mut failed = false;
@@ -193,8 +212,8 @@ pub async fn network(lab: &Lab, mode: Mode, c: NetworkCommand) -> Result<i32> {
             }
             // Docker prints `[]` before the error when nothing was found; one line (the
             // error) says it all.
-            if !out.is_empty() || !failed {
-                println!("{}", crate::view::docker_inspect::to_docker_json(&out));
+            if !out.is_empty() || !failed || format.is_template() {
+                failed |= format.print(&out);
             }
             Ok(if failed { 1 } else { 0 })
         }

@@ -1,6 +1,6 @@
 //! `ps` and `port`: listing containers and their published ports in Docker's formats.
 
-use super::{Format, read_lab};
+use super::read_lab;
 use crate::error::{Error, Result};
 use crate::lab::{ContainerRecord, ContainerStatus, Lab};
 use crate::step::Mode;
@@ -18,13 +18,33 @@ pub struct PsArgs {
     /// Don't truncate output.
     #[arg(long)]
     pub no_trunc: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    /// Show the latest created container (includes all states).
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    /// Show the N last created containers (includes all states).
+    #[arg(short = 'n', long = "last", allow_negative_numbers = true)]
+    pub last: Option<i64>,
+    /// Filter output based on conditions provided (name=, id=, status=, network=,
+    /// ancestor=, publish=, expose=, exited=, before=, since=, label=).
+    #[arg(short = 'f', long = "filter")]
+    pub filter: Vec<String>,
+    /// Display total file sizes (not available in the lab).
+    #[arg(short = 's', long)]
+    pub size: bool,
+    /// Format output: `table` (default), `json`, or a Go template such as
+    /// `table {{.ID}}\t{{.Names}}`.
+    #[arg(long, default_value = "table")]
+    pub format: String,
 }
 
 /// `ps`
 pub async fn ps(lab: &Lab, mode: Mode, a: PsArgs) -> Result<i32> {
+    let filters = super::ps_filter::Filters::parse(&a.filter)?;
+    if a.size {
+        return Err(Error::msg(
+            "ps --size is not available in the lab: a container's writable layer is an overlay upper directory on tmpfs (see `dockernet inspect`), not a storage driver's layer",
+        ));
+    }
     let mut d = read_lab(lab, mode).await?;
     let now = crate::util::now_unix();
     let mut all = d.store.containers()?;
@@ -55,12 +75,23 @@ pub async fn ps(lab: &Lab, mode: Mode, a: PsArgs) -> Result<i32> {
             shown_as_exited(&d.store, c);
         }
     }
+    let every_state =
+        a.all || a.latest || a.last.is_some_and(|n| n != 0) || filters.lists_all_states();
     let mut list: Vec<&ContainerRecord> = all
         .iter()
-        .filter(|c| a.all || c.status == ContainerStatus::Running)
+        .filter(|c| every_state || c.status == ContainerStatus::Running)
+        .filter(|c| filters.matches(c, crate::view::docker_inspect::state_word(c), &all))
         .collect();
-    // Newest first, like Docker.
+    // Newest first, like Docker; `-l` is `-n 1`, and a negative `-n` means all.
     list.sort_by(|x, y| y.created.total_cmp(&x.created));
+    let limit = if a.latest {
+        Some(1)
+    } else {
+        a.last.filter(|n| *n > 0)
+    };
+    if let Some(n) = limit {
+        list.truncate(n as usize);
+    }
     let ago = |t: f64| (now - t).max(0.0) as u64;
     let id = |c: &ContainerRecord| {
         if a.no_trunc {
@@ -99,7 +130,15 @@ pub async fn ps(lab: &Lab, mode: Mode, a: PsArgs) -> Result<i32> {
             ]
         })
         .collect();
-    if a.format == Format::Json {
+    if let Some(f) = super::format::custom_list(&a.format, super::format::PS_RAW) {
+        let docs: Vec<_> = list
+            .iter()
+            .zip(&rows)
+            .map(|(c, r)| super::format::ps_fields(c, r))
+            .collect();
+        return super::format::print_list(&f, super::format::PS_HEADERS, &docs);
+    }
+    if a.format == "json" {
         for (c, r) in list.iter().zip(&rows) {
             let v = serde_json::json!({
                 "Command": r[2], "CreatedAt": crate::view::docker_inspect::rfc3339(c.created), "ID": r[0],
@@ -176,6 +215,7 @@ fn ps_ports(c: &crate::lab::ContainerRecord) -> String {
 #[derive(Debug, Args)]
 pub struct PortArgs {
     /// Container name or ID.
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::complete::containers))]
     pub container: String,
     /// PRIVATE_PORT[/PROTO]
     pub port: Option<String>,

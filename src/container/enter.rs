@@ -21,6 +21,25 @@ pub fn exec_in(
     cmd: &[String],
     interactive: bool,
 ) -> Result<i32> {
+    let mut c = enter_command(init, privileges, workdir, env, cmd)?;
+    if !interactive {
+        c.stdin(std::process::Stdio::null());
+    }
+    let status = c.status().ctx("running exec")?;
+    Ok(status.code().unwrap_or_else(|| {
+        use std::os::unix::process::ExitStatusExt;
+        128 + status.signal().unwrap_or(0)
+    }))
+}
+
+/// The `__enter` command that runs `cmd` in the container of `init`.
+pub(super) fn enter_command(
+    init: ProcRef,
+    privileges: super::privileges::Privileges,
+    workdir: &str,
+    env: &[String],
+    cmd: &[String],
+) -> Result<std::process::Command> {
     if !init.alive() {
         return Err(Error::msg(
             "Error response from daemon: container is not running",
@@ -43,14 +62,7 @@ pub fn exec_in(
             c.env(k, v);
         }
     }
-    if !interactive {
-        c.stdin(std::process::Stdio::null());
-    }
-    let status = c.status().ctx("running exec")?;
-    Ok(status.code().unwrap_or_else(|| {
-        use std::os::unix::process::ExitStatusExt;
-        128 + status.signal().unwrap_or(0)
-    }))
+    Ok(c)
 }
 
 /// Environment variable with the directory `exec` starts in (the image's WORKDIR).
@@ -72,6 +84,11 @@ pub fn enter_main(args: &[String]) -> i32 {
     let fail = |msg: String| {
         eprintln!("dockernet: {msg}");
         126
+    };
+    // `exec -t`: a pty of our own, served to the CLI (see `exec_tty.rs`).
+    let mut console = match super::exec_tty::take_console() {
+        Ok(c) => c,
+        Err(e) => return fail(e),
     };
     let (Some(pid), Some(start)) = (
         args.first().and_then(|s| s.parse::<i32>().ok()),
@@ -117,12 +134,23 @@ pub fn enter_main(args: &[String]) -> i32 {
         }
     }
     drop(files);
+    if let Some(c) = console.as_mut()
+        && let Err(e) = c.open()
+    {
+        return fail(e);
+    }
     if std::env::set_current_dir(&workdir).is_err() {
         let _ = std::env::set_current_dir("/");
     }
     // SAFETY: single-threaded (no runtime yet).
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {
+            if let Some(c) = &console
+                && let Err(e) = c.become_terminal()
+            {
+                eprintln!("OCI runtime exec failed: {e}");
+                std::process::exit(126);
+            }
             // SAFETY: restoring the default SIGPIPE disposition Rust changed.
             unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
             // The container's privileges, as its init has them: after the namespaces
@@ -150,6 +178,9 @@ pub fn enter_main(args: &[String]) -> i32 {
             std::process::exit(126);
         }
         Ok(ForkResult::Parent { child }) => {
+            if let Some(c) = console {
+                return c.serve(child);
+            }
             // The terminal delivers Ctrl-C to the command itself; do not die first.
             // SAFETY: ignoring signals in the waiting parent.
             unsafe {

@@ -17,7 +17,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 use std::ffi::CString;
 use std::io::Write;
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 
 /// Environment variable naming the init config file.
 pub const CONFIG_ENV: &str = "DOCKERNET_INIT_CONFIG";
@@ -56,6 +56,10 @@ pub struct InitConfig {
     /// What its processes may do.
     #[serde(default)]
     pub privileges: super::privileges::Privileges,
+    /// `-t`: the container's directory, where the shim keeps the pty's master and serves
+    /// attach clients on `attach.sock` (see `console.rs`).
+    #[serde(default)]
+    pub console: Option<String>,
 }
 
 fn forwarded_signals() -> SigSet {
@@ -90,8 +94,21 @@ fn exit_code(status: WaitStatus) -> Option<i32> {
     }
 }
 
+/// CLOCK_MONOTONIC in nanoseconds: the same clock in every process, so the CLI can
+/// place the shim's and the init's stages on its own timeline (`DOCKERNET_TIMINGS`).
+pub fn monotonic_ns() -> u64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
 /// Entry point of `docker-init` (the shim). Returns the process exit status.
 pub fn shim_main() -> i32 {
+    let shim_started = monotonic_ns();
     let config: InitConfig = match std::env::var(CONFIG_ENV)
         .ok()
         .and_then(|p| std::fs::read(p).ok())
@@ -110,23 +127,51 @@ pub fn shim_main() -> i32 {
     let signals = forwarded_signals();
     // Block before forking so that no signal is lost before the wait loops start.
     let _ = signals.thread_block();
+    // `-t`: the attach socket exists before the CLI hears of the init, so it can attach
+    // as soon as `spawn` returns; the pty comes from PID 1, through a socket pair.
+    let console = match config.console.as_deref().map(|dir| {
+        let (ours, init_end) = std::os::unix::net::UnixStream::pair()
+            .map_err(|e| format!("creating a socket pair: {e}"))?;
+        let listener = super::console::listen(std::path::Path::new(dir))?;
+        Ok::<_, String>((ours, init_end, listener))
+    }) {
+        Some(Err(e)) => {
+            sync_write(sync_fd, &format!("error {e}\n"));
+            return 1;
+        }
+        Some(Ok(c)) => Some(c),
+        None => None,
+    };
     // SAFETY: single-threaded here (no runtime has been started).
     match unsafe { fork() } {
-        Ok(ForkResult::Child) => init_main(&config, sync_fd, &signals),
+        Ok(ForkResult::Child) => {
+            let init_end = console.map(|(_ours, init_end, _listener)| init_end);
+            init_main(&config, sync_fd, &signals, shim_started, init_end)
+        }
         Ok(ForkResult::Parent { child }) => {
             sync_write(sync_fd, &format!("init {}\n", child.as_raw()));
             let _ = nix::unistd::close(sync_fd);
-            let code = wait_forwarding(child, &signals, true, false);
-            let exit_code = std::path::Path::new(&config.exit_code_file);
-            let _ = crate::util::write_private(exit_code, format!("{code}\n").as_bytes());
-            if let Some(notice) = &config.exit_notice {
-                let p = std::path::Path::new(notice);
-                if let Some(dir) = p.parent() {
-                    let _ = crate::util::create_private_dir(dir);
+            // No master (PID 1 failed before it made the pty): the plain wait.
+            let master = console.and_then(|(ours, init_end, listener)| {
+                drop(init_end);
+                Some((super::console::recv_fd(&ours)?, listener))
+            });
+            match master {
+                Some((master, listener)) => {
+                    let c = super::console::Console {
+                        master,
+                        listener: Some(listener),
+                        first: None,
+                        log: Some(1),
+                    };
+                    super::console::serve(c, child, &signals, |code| record_exit(&config, code))
                 }
-                let _ = crate::util::write_private(p, b"");
+                None => {
+                    let code = wait_forwarding(child, &signals, true, false);
+                    record_exit(&config, code);
+                    code
+                }
             }
-            code
         }
         Err(e) => {
             sync_write(
@@ -135,6 +180,19 @@ pub fn shim_main() -> i32 {
             );
             1
         }
+    }
+}
+
+/// The shim's last duty: the exit code on disk, and word for the next command.
+fn record_exit(config: &InitConfig, code: i32) {
+    let exit_code = std::path::Path::new(&config.exit_code_file);
+    let _ = crate::util::write_private(exit_code, format!("{code}\n").as_bytes());
+    if let Some(notice) = &config.exit_notice {
+        let p = std::path::Path::new(notice);
+        if let Some(dir) = p.parent() {
+            let _ = crate::util::create_private_dir(dir);
+        }
+        let _ = crate::util::write_private(p, b"");
     }
 }
 
@@ -163,7 +221,13 @@ fn wait_forwarding(child: Pid, signals: &SigSet, forward_terminal: bool, reap_al
     }
 }
 
-fn init_main(config: &InitConfig, sync_fd: RawFd, signals: &SigSet) -> ! {
+fn init_main(
+    config: &InitConfig,
+    sync_fd: RawFd,
+    signals: &SigSet,
+    shim_started: u64,
+    console: Option<std::os::unix::net::UnixStream>,
+) -> ! {
     // The CLI must see EOF on the sync pipe once the command has exec'd, so the
     // command's copy closes on exec and ours is closed after the fork.
     // SAFETY: fcntl on our own descriptor.
@@ -171,26 +235,49 @@ fn init_main(config: &InitConfig, sync_fd: RawFd, signals: &SigSet) -> ! {
     // The container's mount namespace is PID 1's alone: the shim stays in the machine's
     // (it writes the exit code there, and pivot_root moves the root of every process of
     // a namespace). One copy of the mount table per container, not two.
+    let forked = monotonic_ns();
+    let mut unshared = 0;
     let prepared = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
         .map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))
-        .and_then(|()| match &config.rootfs {
-            Some(r) => super::rootfs_mount::prepare(config, r),
-            None => prepare(config),
+        .and_then(|()| {
+            unshared = monotonic_ns();
+            match &config.rootfs {
+                Some(r) => super::rootfs_mount::prepare(config, r),
+                None => prepare(config),
+            }
         });
+    let mounted = monotonic_ns();
+    // `-t`: the pty from the container's own devpts (its name resolves inside: `tty`
+    // says /dev/pts/0), the master to the shim, the slave for the command.
+    let mut slave = None;
+    let prepared = prepared.and_then(|()| match &console {
+        Some(sock) => super::console::open_and_send(sock).map(|s| slave = Some(s)),
+        None => Ok(()),
+    });
+    drop(console);
     // PID 1 keeps only the container's privileges too: the command inherits them.
     if let Err(msg) = prepared.and_then(|()| config.privileges.apply()) {
         sync_write(sync_fd, &format!("error {msg}\n"));
         std::process::exit(1);
     }
+    // Where the start's time went, for `DOCKERNET_TIMINGS` (one short write).
+    sync_write(
+        sync_fd,
+        &format!(
+            "timing shim={shim_started} fork={forked} unshare={unshared} rootfs={mounted} privileges={}\n",
+            monotonic_ns()
+        ),
+    );
     // SAFETY: still single-threaded.
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {
-            let msg = exec_command(config, signals);
+            let msg = exec_command(config, signals, slave.as_ref().map(|s| s.as_raw_fd()));
             sync_write(sync_fd, &format!("error {msg}\n"));
             std::process::exit(if msg.contains("not found") { 127 } else { 126 });
         }
         Ok(ForkResult::Parent { child }) => {
             let _ = nix::unistd::close(sync_fd);
+            drop(slave);
             let code = wait_forwarding(child, signals, config.forward_terminal_signals, true);
             std::process::exit(code);
         }
@@ -267,13 +354,18 @@ fn prepare(config: &InitConfig) -> Result<(), String> {
 }
 
 /// Become the command (only returns an error message).
-fn exec_command(config: &InitConfig, signals: &SigSet) -> String {
+fn exec_command(config: &InitConfig, signals: &SigSet, slave: Option<RawFd>) -> String {
     let _ = signals.thread_unblock();
     // Rust ignores SIGPIPE at startup and ignored signals survive exec: restore the
     // default so pipelines inside the container behave normally.
     // SAFETY: resetting a signal disposition.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    if config.new_session {
+    if let Some(fd) = slave {
+        // `-t`: the pty's slave is the command's terminal (a session of its own).
+        if let Err(e) = super::console::become_terminal(fd) {
+            return e;
+        }
+    } else if config.new_session {
         let _ = nix::unistd::setsid();
     }
     let Some(prog) = config.argv.first() else {

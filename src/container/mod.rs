@@ -1,23 +1,29 @@
 //! Containers: a sandbox (namespaces, `lo`, /etc files, processes) plus endpoints, from
 //! `run` to `rm`.
 
+pub mod attach;
 mod claims;
+pub mod console;
 mod create;
 mod endpoints;
 mod enter;
+mod exec_tty;
 pub mod files;
 pub mod init;
 pub mod links;
 pub mod privileges;
 mod publish;
 mod recover;
+mod remove_batch;
 mod rootfs_mount;
 mod spawn;
 
 pub use create::{RunSpec, check_flags, create_record};
 pub use endpoints::{ConnectSpec, connect, disconnect};
 pub use enter::{enter_main, exec_in};
+pub use exec_tty::exec_tty;
 pub use recover::{rollback, settle};
+pub use remove_batch::{check_removable, remove_all};
 pub use spawn::Spawned;
 
 use claims::{claim, claim_endpoint, unclaim, unclaim_endpoint};
@@ -99,6 +105,8 @@ fn write_files(
             None
         },
         privileges: rec.privileges(),
+        // `-t`: the shim keeps the pty (attach, detach keys); `run -it` attaches to it.
+        console: rec.tty.then(|| dir.display().to_string()),
     };
     let json = serde_json::to_vec_pretty(&config).map_err(|e| Error::msg(e.to_string()))?;
     ex.write_private(&dir.join("config.json"), &json)
@@ -273,6 +281,7 @@ pub async fn start(
         interactive: rec.interactive,
         log: Some(dir.join("log")),
         host_init: d.rec.host_init,
+        lab_dir: d.lab.dir(),
     };
     ex.narrate(&spec.narration(&rec.cmd));
     if !ex.effects() {
@@ -381,41 +390,18 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-/// Tear down a container's endpoints and sandbox after its process ended: proxies
-/// stopped, each endpoint's steps undone, then the sandbox's. Errors are collected
-/// (cleaning goes on) and returned together.
+/// Tear down a container's endpoints and sandbox after its process ended: a batch of
+/// one for [`remove_batch::release_networks`] (proxies stopped, the resolver told, the
+/// claims released, the steps undone but for what dies with the namespace).
 async fn release_network(
     d: &mut Daemon<'_>,
     ex: &mut Executor,
     rec: &mut ContainerRecord,
 ) -> Result<()> {
-    publish::stop_proxies(ex, &std::mem::take(&mut rec.proxies));
-    // First: the resolver's sockets in the namespace would keep it alive.
-    crate::dns::forget(d, ex, &rec.id);
-    rec.dns = None;
-    unclaim(d, ex, rec)?;
-    rec.ports.clear();
-    let mut errors = Vec::new();
-    for e in std::mem::take(&mut rec.endpoints).iter().rev() {
-        errors.extend(ex.undo(&e.steps).await);
-    }
-    // Rules inside the sandbox's own namespace (the DNS redirect) die with it: only the
-    // namespace's removal needs to run.
-    let sandbox = std::mem::take(&mut rec.sandbox_steps);
-    let own: Vec<&str> = sandbox
-        .iter()
-        .filter_map(|s| match s {
-            Step::NetnsAdd { name } => Some(name.as_str()),
-            _ => None,
-        })
-        .collect();
-    let sandbox: Vec<Step> = sandbox
-        .iter()
-        .filter(|s| !matches!(s, Step::Firewall { ns, .. } if own.contains(&ns.as_str())))
-        .cloned()
-        .collect();
-    errors.extend(ex.undo(&sandbox).await);
-    Error::all(format!("releasing the network of {}", rec.name), errors)
+    remove_batch::release_networks(d, ex, std::slice::from_mut(rec))
+        .await
+        .pop()
+        .unwrap_or(Ok(()))
 }
 
 /// Record that a container's process ended: exit code and time from what its shim wrote.
@@ -470,38 +456,6 @@ pub async fn stop(
     let r = release_network(d, ex, rec).await;
     d.store.save_container(ex, rec)?;
     d.store.exited_done(ex, &rec.id)?;
-    r
-}
-
-/// `rm [-f]`: remove a container; a running one only with `force`.
-pub async fn remove(
-    d: &mut Daemon<'_>,
-    ex: &mut Executor,
-    rec: &mut ContainerRecord,
-    force: bool,
-) -> Result<()> {
-    if rec.status == ContainerStatus::Running && !force {
-        return Err(Error::msg(format!(
-            "Error response from daemon: cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
-            rec.name
-        )));
-    }
-    ex.narrate(&format!(
-        "# remove {}: kill its processes, undo its network, delete its files",
-        rec.name
-    ));
-    ex.signal(
-        &[rec.init, rec.shim]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>(),
-        libc::SIGKILL,
-        Duration::from_secs(2),
-    );
-    let r = release_network(d, ex, rec).await;
-    d.store.remove_container(ex, &rec.id, &rec.name)?;
-    d.store.exited_done(ex, &rec.id)?;
-    d.store.pending_done(ex, &rec.id)?;
     r
 }
 

@@ -292,16 +292,17 @@ impl Privileges {
     /// the process's own sets, `no_new_privs`, then the filters.
     pub fn apply(&self) -> Result<(), String> {
         let filters = self.filters()?;
-        let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-            .ok()
-            .and_then(|s| s.trim().parse::<u32>().ok())
-            .unwrap_or(CAPS.len() as u32 - 1);
-        for cap in 0..=last {
-            if cap >= 64 || self.caps & (1 << cap) == 0 {
+        // Every capability number the kernel might know: one past its last answers
+        // EINVAL, which is skipped (no read of /proc/sys/kernel/cap_last_cap).
+        for cap in 0..64u32 {
+            if self.caps & (1 << cap) == 0 {
                 // SAFETY: prctl with plain integer arguments.
                 let r =
                     unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
-                if r != 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
+                if r != 0 {
+                    if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
+                        break;
+                    }
                     return Err(format!(
                         "dropping capability {cap}: {}",
                         std::io::Error::last_os_error()
@@ -315,29 +316,35 @@ impl Privileges {
             pid: i32,
         }
         #[repr(C)]
-        #[derive(Clone, Copy)]
+        #[derive(Clone, Copy, Default)]
         struct Data {
             effective: u32,
             permitted: u32,
             inheritable: u32,
         }
-        // Never more than we hold: a machine (or a sandbox around it) may already lack
-        // some, and asking for them makes capset fail.
-        let held = std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("CapPrm:"))
-                    .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-            })
-            .unwrap_or(u64::MAX);
-        let caps = self.caps & held;
-        let lo = caps as u32;
-        let hi = (caps >> 32) as u32;
         let mut header = Header {
             version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3
             pid: 0,
         };
+        // Never more than we hold: a machine (or a sandbox around it) may already lack
+        // some, and asking for them makes capset fail.
+        let mut now = [Data::default(); 2];
+        // SAFETY: capget with a v3 header and room for two data structs.
+        let got = unsafe {
+            libc::syscall(
+                libc::SYS_capget,
+                &mut header as *mut Header,
+                now.as_mut_ptr(),
+            )
+        };
+        let held = if got == 0 {
+            u64::from(now[0].permitted) | (u64::from(now[1].permitted) << 32)
+        } else {
+            u64::MAX
+        };
+        let caps = self.caps & held;
+        let lo = caps as u32;
+        let hi = (caps >> 32) as u32;
         let data = [
             Data {
                 effective: lo,

@@ -121,7 +121,14 @@ pub fn launch_proxies(d: &Daemon, rec: &ContainerRecord) -> Result<Vec<ports::Pe
             .container_dir(&rec.id)
             .join(format!("proxy-{}-{}.log", b.proto, b.host_port));
         let host_ns = crate::netns::path(&lab.host_ns());
-        match ports::start_proxy(&host_ns, d.rec.host_init.as_ref(), b, ep.ip, &log) {
+        match ports::start_proxy(
+            &d.lab.dir(),
+            &host_ns,
+            d.rec.host_init.as_ref(),
+            b,
+            ep.ip,
+            &log,
+        ) {
             Ok(p) => pending.push(p),
             Err(e) => {
                 pending.into_iter().for_each(ports::PendingProxy::abandon);

@@ -9,8 +9,12 @@ use crate::lab::{ContainerRecord, ContainerStatus, Daemon, Pending, PendingKind}
 use crate::step::Executor;
 use std::time::Duration;
 
-/// Roll back a creation, start or connect that a dead process left half-done.
+/// Roll back a creation, start or connect that a dead process left half-done, or
+/// finish the removal it was doing.
 pub async fn rollback(d: &mut Daemon<'_>, ex: &mut Executor, p: &Pending) -> Result<()> {
+    if p.kind == PendingKind::Remove {
+        return super::remove_batch::finish_removal(d, ex, p).await;
+    }
     let Some(mut rec) = d.store.container(&p.id)? else {
         return d.store.pending_done(ex, &p.id);
     };

@@ -103,8 +103,16 @@ pub fn prepare(config: &InitConfig, r: &RootfsConfig) -> Result<(), String> {
     // mounts never reach the host.
     mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_SLAVE, none)
         .map_err(|e| format!("making / a slave mount: {e}"))?;
+    // `volatile`: the upper layer is on tmpfs and dies with the lab, so syncing it means
+    // nothing — yet without the option every container's exit syncs the filesystems
+    // under the overlay (the machine's disk included) in the unmount, and `rm` / `lab
+    // down` of many containers wait seconds for it. A volatile overlay leaves
+    // work/work/incompat/volatile (with a `dirty` file) behind and refuses to mount
+    // again while it exists: a restarted container clears it first (its upper layer is
+    // on tmpfs: nothing there could outlive a crash of the machine anyway).
+    let _ = std::fs::remove_dir_all(format!("{}/work/incompat", r.work));
     let opts = format!(
-        "lowerdir={},upperdir={},workdir={}",
+        "lowerdir={},upperdir={},workdir={},volatile",
         r.lower, r.upper, r.work
     );
     mount(
@@ -164,7 +172,10 @@ fn make_dev(dev: &Path) -> Result<(), String> {
         Some("mode=755,size=65536k"),
     )
     .map_err(|e| err("mounting", dev, e))?;
-    for (name, major, minor) in DEVICES {
+    // mknod honours the umask: clear it for the nodes, so each gets the mode asked for
+    // without a chmod after it.
+    let umask = nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    let made = DEVICES.iter().try_for_each(|(name, major, minor)| {
         let dst = dev.join(name);
         nix::sys::stat::mknod(
             &dst,
@@ -172,15 +183,10 @@ fn make_dev(dev: &Path) -> Result<(), String> {
             nix::sys::stat::Mode::from_bits_truncate(0o666),
             nix::sys::stat::makedev(*major, *minor),
         )
-        .map_err(|e| err("creating", &dst, e))?;
-        // mknod honours the umask: make the mode the one asked for.
-        let _ = nix::sys::stat::fchmodat(
-            nix::fcntl::AT_FDCWD,
-            &dst,
-            nix::sys::stat::Mode::from_bits_truncate(0o666),
-            nix::sys::stat::FchmodatFlags::FollowSymlink,
-        );
-    }
+        .map_err(|e| err("creating", &dst, e))
+    });
+    nix::sys::stat::umask(umask);
+    made?;
     let pts = dev.join("pts");
     let shm = dev.join("shm");
     for d in [&pts, &shm] {

@@ -228,16 +228,54 @@ pub fn start(lab: &Lab, host_init: Option<&ProcRef>, ex: &mut Executor) -> Resul
     .ctx("restricting the DNS control socket")?;
     let fd = listener.as_raw_fd();
     let log = crate::util::create_private(&lab.dir().join("dns.log")).ctx("creating dns.log")?;
+    let owner = (
+        crate::util::OWNER_ENV,
+        format!("{}/dns", lab.dir().display()),
+    );
+    if host_init.is_some_and(|p| p.alive()) {
+        // The lab host init's child, as dockerd is a child of the host's init.
+        use std::os::fd::AsFd;
+        const CONTROL_FD: i32 = 3;
+        let null = std::fs::File::open("/dev/null").ctx("opening /dev/null")?;
+        let net = crate::netns::open(&crate::netns::path(&lab.host_ns()))?;
+        let mut env: Vec<String> = std::env::vars()
+            .filter(|(k, _)| k != owner.0)
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        env.push(format!("{}={}", owner.0, owner.1));
+        let req = crate::lab::host_spawn::Request {
+            exe: Some(crate::image::self_exe()?.display().to_string()),
+            argv: [PROCESS_NAME, "--lab", &lab.name, "--control-fd"]
+                .iter()
+                .map(|s| s.to_string())
+                .chain([CONTROL_FD.to_string()])
+                .collect(),
+            env,
+            place: vec![(0, 0), (1, 1), (2, 2), (3, CONTROL_FD)],
+            net: Some(4),
+            process_group: true,
+            ..Default::default()
+        };
+        let fds = [
+            null.as_fd(),
+            log.as_fd(),
+            log.as_fd(),
+            listener.as_fd(),
+            net.as_fd(),
+        ];
+        if let Some(p) = crate::lab::host_spawn::spawn(&lab.dir(), &req, &fds)
+            .ctx("starting the embedded DNS server")?
+        {
+            return Ok(p);
+        }
+    }
     let mut cmd = crate::firewall::command_in(
         &crate::netns::path(&lab.host_ns()),
         &crate::image::self_exe()?,
     )?;
     cmd.arg0(PROCESS_NAME)
         .args(["--lab", &lab.name, "--control-fd", &fd.to_string()])
-        .env(
-            crate::util::OWNER_ENV,
-            format!("{}/dns", lab.dir().display()),
-        )
+        .env(owner.0, owner.1)
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)

@@ -29,6 +29,9 @@ use std::process::{Child, Command, Stdio};
 
 /// The argument that makes the binary the lab host's init.
 pub const ARG: &str = "__host_init";
+/// The environment variable naming the lab directory (where the init's spawner
+/// socket goes).
+const LAB_DIR_ENV: &str = "DOCKERNET_LAB_DIR";
 
 /// Where a joining process finds the host's PID namespace.
 pub fn pid_ns(init: &ProcRef) -> PathBuf {
@@ -63,6 +66,7 @@ pub fn start(lab: &Lab) -> Result<ProcRef> {
             "DOCKERNET_HOST_RESOLV",
             lab.host_resolv_conf().display().to_string(),
         )
+        .env(LAB_DIR_ENV, lab.dir())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -134,6 +138,19 @@ pub fn main(args: &[String]) -> i32 {
         return 1;
     }
     let _ = args;
+    // The init must not hold the directory the learner ran `lab up` in.
+    let _ = std::env::set_current_dir("/");
+    // Listening before the fork: the socket exists once the CLI has the init's PID.
+    let listener = match std::env::var_os(LAB_DIR_ENV) {
+        Some(dir) => match super::host_spawn::listen(Path::new(&dir)) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                out(&format!("error creating the spawner socket: {e}"));
+                return 1;
+            }
+        },
+        None => None,
+    };
     let signals = {
         let mut s = SigSet::all();
         s.remove(Signal::SIGKILL);
@@ -155,7 +172,7 @@ pub fn main(args: &[String]) -> i32 {
                 unsafe { libc::dup2(null.as_raw_fd(), 1) };
             }
             prepare_mounts();
-            reap_forever(&signals)
+            serve_forever(&signals, listener)
         }
         Err(e) => {
             out(&format!("error fork: {e}"));
@@ -197,17 +214,54 @@ fn prepare_mounts() {
     }
 }
 
-/// PID 1's work: reap every orphan re-parented to it; end on SIGTERM (the PID
+/// PID 1's work: start the lab host's processes on request (see
+/// [`super::host_spawn`]), reap every child and orphan; end on SIGTERM (the PID
 /// namespace, and so every process of the lab host, ends with it).
+fn serve_forever(signals: &SigSet, listener: Option<std::os::fd::OwnedFd>) -> ! {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    let Ok(sfd) = SignalFd::with_flags(signals, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+    else {
+        reap_forever(signals)
+    };
+    loop {
+        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        if let Some(l) = &listener {
+            fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
+        }
+        if poll(&mut fds, PollTimeout::NONE).is_err() {
+            continue;
+        }
+        let signalled = fds[0].any().unwrap_or(false);
+        let asked = fds.get(1).and_then(|f| f.any()).unwrap_or(false);
+        if signalled {
+            while let Ok(Some(info)) = sfd.read_signal() {
+                if matches!(info.ssi_signo as i32, libc::SIGTERM | libc::SIGINT) {
+                    std::process::exit(0);
+                }
+            }
+            reap();
+        }
+        if asked && let Some(l) = &listener {
+            super::host_spawn::serve_one(l);
+        }
+    }
+}
+
+fn reap() {
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Without a signalfd: wait for signals, reap, end on SIGTERM.
 fn reap_forever(signals: &SigSet) -> ! {
     loop {
         match signals.wait() {
-            Ok(Signal::SIGCHLD) => loop {
-                match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                    Ok(WaitStatus::StillAlive) | Err(_) => break,
-                    Ok(_) => {}
-                }
-            },
+            Ok(Signal::SIGCHLD) => reap(),
             Ok(Signal::SIGTERM) | Ok(Signal::SIGINT) => std::process::exit(0),
             _ => {}
         }

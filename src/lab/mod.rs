@@ -3,6 +3,8 @@
 //! things, keeps the state file, and builds and removes labs.
 
 mod files;
+mod host_child;
+pub mod host_spawn;
 pub mod hostinit;
 mod lifecycle;
 mod state;
@@ -17,7 +19,7 @@ pub use state::{
 };
 pub use status::lab_status;
 pub use store::{Pending, PendingKind, Store};
-pub use teardown::{DownResult, lab_down};
+pub use teardown::{Doomed, DownResult, lab_down};
 
 use crate::error::{Context, Error, Result};
 use std::fs::File;

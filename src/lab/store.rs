@@ -36,6 +36,9 @@ pub enum PendingKind {
     Network,
     /// A container being connected to a network (`id` is the container's).
     Connect,
+    /// Containers being removed (`rm`, `id` and `batch`): the next command finishes the
+    /// removal if the process doing it died.
+    Remove,
 }
 
 /// A creation in progress.
@@ -50,6 +53,16 @@ pub struct Pending {
     /// For a connect: the network's id.
     #[serde(default)]
     pub network: Option<String>,
+    /// For a removal of several containers: the others (one entry journals the batch).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batch: Vec<String>,
+}
+
+impl Pending {
+    /// Every object the entry is about: `id`, then `batch`.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.id.as_str()).chain(self.batch.iter().map(String::as_str))
+    }
 }
 
 /// The files of one lab.
@@ -475,8 +488,25 @@ impl Store {
             kind,
             creator: ProcRef::of(std::process::id() as i32),
             network: network.map(String::from),
+            batch: Vec::new(),
         };
         self.put(ex, &dir.join(id), encode(&p)?)
+    }
+
+    /// Note that this process starts removing containers `ids` (at least one): one entry,
+    /// `pending/<first id>`, for the whole batch (one file, not one per container).
+    pub fn pending_add_removal(&self, ex: &Executor, ids: &[String]) -> Result<()> {
+        let Some((first, others)) = ids.split_first() else {
+            return Ok(());
+        };
+        let p = Pending {
+            id: first.clone(),
+            kind: PendingKind::Remove,
+            creator: ProcRef::of(std::process::id() as i32),
+            network: None,
+            batch: others.to_vec(),
+        };
+        self.put(ex, &self.dir().join("pending").join(first), encode(&p)?)
     }
 
     /// The creation of `id` is over (done or rolled back).

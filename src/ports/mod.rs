@@ -149,19 +149,51 @@ const READY_FD: i32 = 3;
 
 /// A proxy that has been started but has not yet said whether it listens.
 pub struct PendingProxy {
-    child: std::process::Child,
+    process: Started,
     ready: std::os::fd::OwnedFd,
 }
 
+/// Who started the proxy: the lab host's init (whose child it is), or we.
+enum Started {
+    ByHost(ProcRef),
+    Ours(std::process::Child),
+}
+
+impl Started {
+    fn pid(&self) -> Option<ProcRef> {
+        match self {
+            Started::ByHost(p) => Some(*p),
+            Started::Ours(c) => ProcRef::of(c.id() as i32),
+        }
+    }
+
+    fn kill(self) {
+        match self {
+            // The host's init reaps its children.
+            Started::ByHost(p) => {
+                p.signal(libc::SIGKILL);
+            }
+            Started::Ours(mut c) => {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+}
+
 /// Start a userland proxy without waiting for it: the caller overlaps the proxy's
-/// start-up with other work and calls [`PendingProxy::ready`] afterwards.
+/// start-up with other work and calls [`PendingProxy::ready`] afterwards. With a lab
+/// host init, the proxy is its child (`dockernet host -- ps -ef | grep docker-proxy`
+/// finds it with PPID 1, as on a Docker host).
 pub fn start_proxy(
+    lab_dir: &Path,
     host_ns: &Path,
     host_init: Option<&crate::util::ProcRef>,
     b: &PortBinding,
     container: Ipv4Addr,
     log: &Path,
 ) -> Result<PendingProxy> {
+    use std::os::fd::AsFd;
     let net = crate::netns::open(host_ns)?;
     let (read_end, write_end) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx("creating a pipe")?;
@@ -171,10 +203,45 @@ pub fn start_proxy(
         std::fs::OpenOptions::new().create(true).append(true),
     )
     .ctx("opening the proxy log")?;
-    let mut cmd = std::process::Command::new(crate::image::self_exe()?);
-    cmd.arg0("docker-proxy")
-        .args(proxy_args(b, container))
-        .args(["-ready-fd", &READY_FD.to_string()])
+    let exe = crate::image::self_exe()?;
+    let mut argv = vec!["docker-proxy".to_string()];
+    argv.extend(proxy_args(b, container));
+    argv.extend(["-ready-fd".to_string(), READY_FD.to_string()]);
+    let owner = format!(
+        "{}={}",
+        crate::util::OWNER_ENV,
+        log_path.parent().unwrap_or(log_path).display()
+    );
+    if host_init.is_some_and(|p| p.alive()) {
+        let null = std::fs::File::open("/dev/null").ctx("opening /dev/null")?;
+        let req = crate::lab::host_spawn::Request {
+            exe: Some(exe.display().to_string()),
+            argv: argv.clone(),
+            env: vec![owner.clone()],
+            place: vec![(0, 0), (1, 1), (2, 2), (3, READY_FD)],
+            net: Some(4),
+            setsid: true,
+            ..Default::default()
+        };
+        let fds = [
+            null.as_fd(),
+            log.as_fd(),
+            log.as_fd(),
+            write_end.as_fd(),
+            net.as_fd(),
+        ];
+        if let Some(p) =
+            crate::lab::host_spawn::spawn(lab_dir, &req, &fds).ctx("starting docker-proxy")?
+        {
+            return Ok(PendingProxy {
+                process: Started::ByHost(p),
+                ready: read_end,
+            });
+        }
+    }
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg0(&argv[0])
+        .args(&argv[1..])
         .env_clear()
         .env(
             crate::util::OWNER_ENV,
@@ -196,7 +263,7 @@ pub fn start_proxy(
     drop(write_end);
     drop(net);
     Ok(PendingProxy {
-        child,
+        process: Started::Ours(child),
         ready: read_end,
     })
 }
@@ -204,16 +271,15 @@ pub fn start_proxy(
 impl PendingProxy {
     /// Wait for the proxy's answer on its ready pipe: listening, or why not.
     pub fn ready(self) -> Result<ProcRef> {
-        let PendingProxy { mut child, ready } = self;
+        let PendingProxy { process, ready } = self;
         let mut answer = String::new();
         let _ = std::fs::File::from(ready).read_to_string(&mut answer);
         if answer.starts_with('0')
-            && let Some(p) = ProcRef::of(child.id() as i32)
+            && let Some(p) = process.pid().filter(|p| p.alive())
         {
             return Ok(p);
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        process.kill();
         let why = answer
             .strip_prefix("1\n")
             .unwrap_or("the proxy exited")
@@ -224,9 +290,7 @@ impl PendingProxy {
 
     /// Give up on it (the container's set-up failed before it was needed).
     pub fn abandon(self) {
-        let PendingProxy { mut child, .. } = self;
-        let _ = child.kill();
-        let _ = child.wait();
+        self.process.kill();
     }
 }
 

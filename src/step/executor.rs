@@ -10,6 +10,10 @@ use crate::netns;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+mod together;
+
+pub use together::UndoLog;
+
 /// How steps are carried out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {

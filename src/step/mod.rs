@@ -6,7 +6,7 @@
 
 mod executor;
 
-pub use executor::{Executor, Mode};
+pub use executor::{Executor, Mode, UndoLog};
 
 use crate::error::{Error, Result};
 use crate::firewall::Batch;
