@@ -106,7 +106,7 @@ pub async fn create(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
 /// `restart`: stop (SIGTERM, SIGKILL after `-t`), then start again.
 pub async fn restart(lab: &Lab, mode: Mode, a: StopArgs) -> Result<i32> {
     let timeout = Duration::from_secs(a.time);
-    containers::for_each(lab, mode, &a.containers, move |d, ex, rec| {
+    super::each::for_each(lab, mode, &a.containers, move |d, ex, rec| {
         Box::pin(async move {
             container::stop(d, ex, rec, timeout).await?;
             container::restart_stopped(d, ex, rec).await

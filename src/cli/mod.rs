@@ -5,6 +5,7 @@ mod attach;
 mod complete;
 mod containers;
 mod dns;
+mod each;
 mod format;
 mod info;
 mod labcmd;
@@ -209,7 +210,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Top(a) => lifecycle::top(&lab, mode, a).await,
         Command::ContainerPrune(a) => lifecycle::prune(&lab, mode, a).await,
         Command::Container(_) => unreachable!("mapped to its short form above"),
-        Command::Rm(a) => containers::rm(&lab, mode, a).await,
+        Command::Rm(a) => each::rm(&lab, mode, a).await,
         Command::Inspect(a) => containers::inspect(&lab, mode, a).await,
         Command::Port(a) => ps::port(&lab, mode, a).await,
         Command::Info(a) => info::info(&lab, mode, a).await,
