@@ -90,12 +90,7 @@ pub fn spawn(
     if !path.exists() {
         return Ok(None);
     }
-    let sock = nix::sys::socket::socket(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    )?;
+    let sock = seqpacket_socket()?;
     let addr = UnixAddr::new(&path)?;
     if let Err(e) = nix::sys::socket::connect(sock.as_raw_fd(), &addr) {
         // A socket file without a listener: the init is gone (the lab is rebuilt).
@@ -147,17 +142,23 @@ pub fn spawn(
     }
 }
 
+/// A close-on-exec unix `SOCK_SEQPACKET` socket: one message per request, with its
+/// descriptors, and the end of a connection seen as such.
+fn seqpacket_socket() -> nix::Result<OwnedFd> {
+    nix::sys::socket::socket(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+}
+
 /// Create the listening socket (in the init's parent, before it forks PID 1, so that
 /// the socket exists when the CLI learns the init's PID).
 pub fn listen(lab_dir: &Path) -> std::io::Result<OwnedFd> {
     let path = socket_path(lab_dir);
     let _ = std::fs::remove_file(&path);
-    let sock = nix::sys::socket::socket(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    )?;
+    let sock = seqpacket_socket()?;
     nix::sys::socket::bind(sock.as_raw_fd(), &UnixAddr::new(&path)?)?;
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(
