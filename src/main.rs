@@ -9,8 +9,6 @@
 
 use dockernet::{cli, entry};
 
-use clap::Parser;
-
 fn main() {
     let _ = entry::STARTED.set(std::time::Instant::now());
     // `std::env::args()` panics on an argument that is not UTF-8 (exit 101): read them
@@ -59,7 +57,8 @@ fn main() {
     }
     // `COMPLETE=bash dockernet -- …`: the shell asking for completions.
     cli::answer_completion_request();
-    let cli = match cli::Cli::try_parse() {
+    // Parsed with the Chinese help texts under `--lang zh` or a Chinese locale.
+    let cli = match cli::help_zh::parse(&raw) {
         Ok(c) => c,
         Err(e) => e.exit(),
     };

@@ -167,6 +167,47 @@ pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Mount a tmpfs with `options` on `path` (made a private directory first); make each
+/// directory of `linked` in it, linked from beside `path` (`../containers -> mem/containers`).
+pub fn mount_tmpfs(path: &Path, options: &str, linked: &[String]) -> crate::error::Result<()> {
+    use crate::error::Error;
+    create_private_dir(path)
+        .map_err(|e| Error::from(e).context(format!("creating {}", path.display())))?;
+    nix::mount::mount(
+        Some("tmpfs"),
+        path,
+        Some("tmpfs"),
+        nix::mount::MsFlags::empty(),
+        Some(options),
+    )
+    .map_err(|e| Error::errno(format!("mounting a tmpfs on {}", path.display()), e as i32))?;
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return Ok(());
+    };
+    for d in linked {
+        let inside = path.join(d);
+        let link = parent.join(d);
+        create_private_dir(&inside)
+            .and_then(|()| std::os::unix::fs::symlink(Path::new(name).join(d), &link))
+            .map_err(|e| {
+                Error::from(e).context(format!("linking {} into memory", link.display()))
+            })?;
+    }
+    Ok(())
+}
+
+/// Detach the mount on `path`; nothing mounted there (EINVAL) or no such path is fine:
+/// a crash may have come before the mount, and cleanup runs again after a failure.
+pub fn unmount(path: &Path) -> crate::error::Result<()> {
+    match nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH) {
+        Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => Ok(()),
+        Err(e) => Err(crate::error::Error::errno(
+            format!("unmounting {}", path.display()),
+            e as i32,
+        )),
+    }
+}
+
 /// Open a file of the lab directory with `opts` (which say create, append, truncate…),
 /// making it 0600 ([`PRIVATE_FILE_MODE`]) whether it is new or was there before.
 pub fn open_private(

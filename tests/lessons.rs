@@ -34,6 +34,54 @@ fn assert_no_lab(lab: &Lab, what: &str) {
     );
 }
 
+/// Every ✓ line is followed by its proof (`→ …`, not empty); no tool's diagnostic
+/// (`Error: …`, `RTNETLINK answers`, `Cannot find device`) leaks into the lesson; step 1
+/// of `bridge` stays short (the lab's plumbing is folded into one line).
+fn assert_proofs_and_no_noise(what: &str, name: &str, out: &str) {
+    let lines: Vec<&str> = out.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        if !l.trim_start().starts_with("✓ ") {
+            continue;
+        }
+        let proof = lines[i + 1..]
+            .iter()
+            .take_while(|n| n.starts_with("        "))
+            .find_map(|n| n.trim_start().strip_prefix("→ "));
+        assert!(
+            proof.is_some_and(|p| !p.trim().is_empty()),
+            "{what}: the check {l:?} shows no proof (a `→ …` line):\n{out}"
+        );
+    }
+    for noise in [
+        "RTNETLINK answers",
+        "Cannot find device",
+        "Cannot open network namespace",
+        "Command line is not complete",
+    ] {
+        assert!(!out.contains(noise), "{what}: stray {noise:?} in:\n{out}");
+    }
+    if let Some(l) = lines.iter().find(|l| l.trim_start().starts_with("Error:")) {
+        panic!("{what}: stray error line {l:?} in:\n{out}");
+    }
+    assert!(
+        !out.contains("} = "),
+        "{what}: a recorded value shows as a check:\n{out}"
+    );
+    if name == "bridge" {
+        let head = |l: &&str| l.starts_with("━━ ");
+        let start = lines.iter().position(head).expect("a step heading");
+        let len = lines[start + 1..]
+            .iter()
+            .position(head)
+            .map_or(0, |n| n + 1);
+        assert!(
+            len < 40,
+            "{what}: step 1 has {len} lines, expected fewer than 40:\n{}",
+            lines[start..start + len].join("\n")
+        );
+    }
+}
+
 /// Run one lesson in one language; it must pass every check and clean up.
 fn passes(name: &str, lang: &str) {
     let lab = Lab::new(&format!("les_{name}_{lang}"));
@@ -52,6 +100,7 @@ fn passes(name: &str, lang: &str) {
         _ => "passed, 0 failed",
     };
     assert!(out.contains(summary), "expected the summary line: {out}");
+    assert_proofs_and_no_noise(&what, name, &out);
     let l = dockernet::lesson::find(name).expect("the lesson exists");
     for claim in l.claims() {
         assert!(
@@ -68,6 +117,18 @@ fn passes(name: &str, lang: &str) {
         out.contains(&last),
         "{what}: expected all steps to run:\n{out}"
     );
+    if lang == "zh" {
+        let english = dockernet::lesson::english::english_sentences(&format!(
+            "{}\n{}",
+            own_lines(&out),
+            own_lines(&stderr(&o))
+        ));
+        assert!(
+            english.is_empty(),
+            "{what}: expected Chinese narration and messages, saw English in:\n{}",
+            english.join("\n")
+        );
+    }
     assert_no_lab(&lab, &what);
     eprintln!("{what}: {took:.1?}");
 }
@@ -301,4 +362,46 @@ fn lesson_list() {
     let o = lesson(&lab, &["bridge", "--dry-run"], &[]);
     assert!(o.status.success() && stdout(&o).contains("Step 7 of 7"));
     assert!(lab.namespaces().is_empty(), "--dry-run builds nothing");
+}
+
+/// dockernet's own lines in a lesson's output, for the English detector: the lesson's
+/// text (lines indented 0 or 2, but not the `$ dockernet ...` commands), the narration
+/// under each command (`# ...` comments and the commands' trailing comments, indented
+/// 6 or more), the output of the commands whose output is dockernet's own messages
+/// (`lab`, `rm`, `stop`, `network create|rm|connect|disconnect`, `run -d`), and every
+/// `dockernet:` line. Programs' output, kernel views and check proofs are left out:
+/// they are what the kernel and Docker print.
+fn own_lines(out: &str) -> String {
+    let mut own = Vec::new();
+    let mut messages = false;
+    for line in out.lines() {
+        let t = line.trim();
+        let indent = line.len() - line.trim_start().len();
+        if let Some(cmd) = t.strip_prefix("$ dockernet ").filter(|_| indent <= 2) {
+            let w: Vec<&str> = cmd.split_whitespace().collect();
+            messages = match w.first().copied() {
+                Some("lab" | "rm" | "stop" | "start" | "kill" | "restart") => true,
+                Some("network") => matches!(
+                    w.get(1).copied(),
+                    Some("create" | "rm" | "connect" | "disconnect")
+                ),
+                Some("run") => w.contains(&"-d"),
+                _ => false,
+            };
+            continue;
+        }
+        if indent < 4 && !t.is_empty() {
+            messages = false;
+        }
+        let narration = indent >= 6 && (t.starts_with("# ") || t.starts_with("$ "));
+        if indent <= 2
+            || narration
+            || (messages && indent == 4)
+            || t.starts_with("dockernet:")
+            || t.starts_with("dockernet：")
+        {
+            own.push(t);
+        }
+    }
+    own.join("\n")
 }

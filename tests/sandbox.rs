@@ -78,6 +78,25 @@ fn every_image_has_its_own_root_file_system() {
     let id = lab.record("fs0")["id"].as_str().unwrap().to_string();
     let upper = lab.dir().join("containers").join(&id).join("upper");
     assert!(upper.join("tmp").exists(), "expected fs0's writable layer");
+    // The writable layer and the records are in memory: <lab>/mem is a tmpfs and the
+    // record directories link into it.
+    let mem = lab.dir().join("mem").display().to_string();
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        mounts
+            .lines()
+            .any(|l| l.split(' ').nth(4) == Some(mem.as_str()) && l.contains(" - tmpfs ")),
+        "expected a tmpfs on {mem}"
+    );
+    for d in ["containers", "pending", "names", "networks"] {
+        let link = std::fs::read_link(lab.dir().join(d)).unwrap_or_default();
+        assert_eq!(link, std::path::Path::new("mem").join(d), "{d}");
+    }
+    let (_, df) = sh(&lab, "fs0", "df -k / | tail -1");
+    assert!(
+        df.contains("1048576"),
+        "the layer's size is the lab tmpfs's 1 GiB: {df}"
+    );
     lab.ok(&["rm", "-f", "fs0"]);
     assert!(!upper.exists(), "expected the writable layer gone with rm");
 }

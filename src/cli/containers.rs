@@ -40,13 +40,13 @@ pub struct RunArgs {
     /// Set environment variables.
     #[arg(short = 'e', long = "env")]
     pub env: Vec<String>,
-    /// Publish a container's port(s) to the host (coming with port publishing).
+    /// Publish a container's port(s) to the host (`-p 8080:80`, `-p 80`, `-p 127.0.0.1:8080:80/udp`).
     #[arg(short = 'p', long = "publish")]
     pub publish: Vec<String>,
-    /// Publish all exposed ports to random ports (coming with port publishing).
+    /// Publish all exposed ports to random ports.
     #[arg(short = 'P', long = "publish-all")]
     pub publish_all: bool,
-    /// Expose a port (coming with port publishing).
+    /// Expose a port or a range of ports (published by `-P`).
     #[arg(long)]
     pub expose: Vec<String>,
     /// Add link to another container (NAME[:ALIAS]).
@@ -376,9 +376,12 @@ pub async fn logs(lab: &Lab, mode: Mode, a: LogsArgs) -> Result<i32> {
     let c = d.store.find_container(&a.container)?;
     let path = d.store.container_dir(&c.id).join("log");
     if !c.detached {
-        return Err(Error::msg(format!(
-            "{} ran in the foreground: its output went to the terminal, there is no log",
-            c.name
+        return Err(Error::msg(crate::ui::tr(
+            format!(
+                "{} ran in the foreground: its output went to the terminal, there is no log",
+                c.name
+            ),
+            format!("{} 在前台运行：输出直接到了终端，没有日志", c.name),
         )));
     }
     let mut file = std::fs::File::open(&path)

@@ -24,9 +24,15 @@ pub async fn dns(lab: &Lab, mode: Mode, a: DnsArgs) -> Result<i32> {
     let d = read_lab(lab, mode).await?;
     let c = d.store.find_container(&a.container)?;
     if c.status != ContainerStatus::Running {
-        return Err(Error::msg(format!(
-            "container {} is not running: its DNS server answers only while it runs",
-            c.name
+        return Err(Error::msg(crate::ui::tr(
+            format!(
+                "container {} is not running: its DNS server answers only while it runs",
+                c.name
+            ),
+            format!(
+                "容器 {} 没有在运行：它的 DNS 服务器只在容器运行时应答",
+                c.name
+            ),
         )));
     }
     // A `container:` sandbox asks through the sandbox's owner.
@@ -58,7 +64,7 @@ pub async fn dns(lab: &Lab, mode: Mode, a: DnsArgs) -> Result<i32> {
                         servers.join(", ")
                     ),
                     format!(
-                        "{} 没有内置 DNS 服务器（它不在任何自定义网络上）：/etc/resolv.conf 里的 nameserver 是 {}，它只认识互联网上的域名，不认识任何容器",
+                        "{} 没有内嵌 DNS 服务器（它不在任何自定义网络上）：/etc/resolv.conf 里的 nameserver 是 {}，它只认识互联网上的域名，不认识任何容器",
                         c.name,
                         servers.join("、")
                     ),

@@ -4,6 +4,7 @@ use super::{Format, LabCommand, require_root};
 use crate::error::{Context, Error, Result};
 use crate::lab::{DownResult, Lab, LabUpOptions};
 use crate::step::{Executor, Mode};
+use crate::ui::tr;
 use std::os::fd::AsRawFd;
 
 /// `lab ...`
@@ -30,25 +31,42 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
                 }
             }
             if existed && st.is_ok() {
-                ex.narrate(&format!(
-                    "# lab {} is up already: nothing to build",
-                    lab.name
+                ex.narrate(&tr(
+                    format!("# lab {} is up already: nothing to build", lab.name),
+                    format!("# 实验环境 {} 已经在运行，无需再建", lab.name),
                 ));
             }
             ex.close().await;
             let st = st?;
             if existed && (st.userland_proxy != userland_proxy || st.icc != icc) {
-                return Err(Error::msg(format!(
-                    "lab {} already runs with --userland-proxy={} --icc={}; run `dockernet --lab {} lab down` first to change them",
-                    lab.name, st.userland_proxy, st.icc, lab.name
+                return Err(Error::msg(tr(
+                    format!(
+                        "lab {} already runs with --userland-proxy={} --icc={}; run `dockernet --lab {} lab down` first to change them",
+                        lab.name, st.userland_proxy, st.icc, lab.name
+                    ),
+                    format!(
+                        "实验环境 {} 正以 --userland-proxy={} --icc={} 运行；要改这些设置，先运行 `dockernet --lab {} lab down`",
+                        lab.name, st.userland_proxy, st.icc, lab.name
+                    ),
                 )));
             }
             if mode != Mode::DryRun {
                 println!(
-                    "lab {} is up: host {} (eth0 198.51.100.2, docker0 172.17.0.1), world {}",
-                    lab.name,
-                    lab.host_ns(),
-                    lab.world_ns()
+                    "{}",
+                    tr(
+                        format!(
+                            "lab {} is up: host {} (eth0 198.51.100.2, docker0 172.17.0.1), world {}",
+                            lab.name,
+                            lab.host_ns(),
+                            lab.world_ns()
+                        ),
+                        format!(
+                            "实验环境 {} 已就绪：宿主机 {}（eth0 198.51.100.2，docker0 172.17.0.1），外部世界 {}",
+                            lab.name,
+                            lab.host_ns(),
+                            lab.world_ns()
+                        ),
+                    )
                 );
             }
             Ok(0)
@@ -59,11 +77,21 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
             let result = crate::lab::lab_down(lab, &mut ex).await;
             ex.close().await;
             match result? {
-                DownResult::Absent => {
-                    println!("lab {} does not exist; nothing to remove", lab.name)
-                }
+                DownResult::Absent => println!(
+                    "{}",
+                    tr(
+                        format!("lab {} does not exist; nothing to remove", lab.name),
+                        format!("实验环境 {} 不存在，无需删除", lab.name),
+                    )
+                ),
                 _ if mode == Mode::DryRun => {}
-                DownResult::Removed => println!("lab {} removed", lab.name),
+                DownResult::Removed => println!(
+                    "{}",
+                    tr(
+                        format!("lab {} removed", lab.name),
+                        format!("实验环境 {} 已删除", lab.name),
+                    )
+                ),
                 DownResult::RemovedByName => println!(
                     "{}",
                     crate::ui::tr(
@@ -91,43 +119,68 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
                     serde_json::to_string_pretty(&r).map_err(|e| Error::msg(e.to_string()))?
                 );
             } else {
-                println!("lab:        {}", r.lab);
-                println!("status:     {}", r.status);
-                println!(
-                    "namespaces: {}",
-                    if r.namespaces.is_empty() {
-                        "-".into()
+                let list = |v: &[String]| {
+                    if v.is_empty() {
+                        "-".to_string()
                     } else {
-                        r.namespaces.join(" ")
+                        v.join(" ")
                     }
-                );
-                println!(
-                    "networks:   {}",
-                    if r.networks.is_empty() {
-                        "-".into()
-                    } else {
-                        r.networks.join(" ")
-                    }
-                );
+                };
+                println!("{}{}", label("lab", "实验环境"), r.lab);
+                println!("{}{}", label("status", "状态"), status_word(&r.status));
+                println!("{}{}", label("namespaces", "命名空间"), list(&r.namespaces));
+                println!("{}{}", label("networks", "网络"), list(&r.networks));
                 if let Some(d) = &r.resolver {
+                    let upstream = d.upstream.clone().unwrap_or_else(|| tr("none", "无"));
                     println!(
-                        "dns:        {} (pid {}): {} containers, upstream {}",
-                        crate::dns::PROCESS_NAME,
-                        d.pid,
-                        d.containers,
-                        d.upstream.as_deref().unwrap_or("none")
+                        "{}{}",
+                        label("dns", "DNS"),
+                        tr(
+                            format!(
+                                "{} (pid {}): {} containers, upstream {upstream}",
+                                crate::dns::PROCESS_NAME,
+                                d.pid,
+                                d.containers
+                            ),
+                            format!(
+                                "{}（pid {}）：服务 {} 个容器，上游 {upstream}",
+                                crate::dns::PROCESS_NAME,
+                                d.pid,
+                                d.containers
+                            ),
+                        )
                     );
                 }
                 for (name, state) in &r.containers {
-                    println!("container:  {name} ({state})");
+                    println!("{}{name} ({state})", label("container", "容器"));
                 }
                 for p in &r.problems {
-                    println!("problem:    {p}");
+                    println!("{}{p}", label("problem", "问题"));
                 }
             }
             Ok(if r.problems.is_empty() { 0 } else { 1 })
         }
     }
+}
+
+/// A `lab status` label with its colon, padded so that the values line up (a Chinese
+/// character takes two columns).
+fn label(en: &str, zh: &str) -> String {
+    let text = tr(format!("{en}:"), format!("{zh}："));
+    let width = crate::docker::width::cell_width(&text);
+    format!("{text}{}", " ".repeat(12usize.saturating_sub(width)))
+}
+
+/// The lab's state in the message language (`lab status --format json` keeps the key).
+fn status_word(status: &str) -> String {
+    let zh = match status {
+        "up" => "运行中",
+        "absent" => "不存在",
+        "broken" => "已损坏",
+        "creating" => "创建中",
+        other => other,
+    };
+    tr(status, zh)
 }
 
 /// Where `host` / `world` run their command.
@@ -172,7 +225,20 @@ pub async fn shell(lab: &Lab, mode: Mode, place: Place, command: Vec<String>) ->
     let mut cmd = std::process::Command::new(&argv[0]);
     cmd.args(&argv[1..]);
     if interactive {
-        eprintln!("dockernet: a shell in the lab's {label} ({ns}); type `exit` to leave");
+        eprintln!(
+            "{}",
+            tr(
+                format!("dockernet: a shell in the lab's {label} ({ns}); type `exit` to leave"),
+                format!(
+                    "dockernet：进入实验环境的{}（{ns}），输入 `exit` 离开",
+                    if label == "host" {
+                        "宿主机"
+                    } else {
+                        "外部世界"
+                    }
+                ),
+            )
+        );
         cmd.env("PS1", format!("[{label}:{}] \\w# ", lab.name));
         cmd.env("DOCKERNET_PLACE", label);
     }
@@ -201,7 +267,7 @@ pub async fn shell(lab: &Lab, mode: Mode, place: Place, command: Vec<String>) ->
     .install(&mut cmd, Vec::new());
     let status = crate::lab::hostinit::spawn(host_init.as_ref(), cmd)
         .and_then(|mut c| c.wait())
-        .with_ctx(|| format!("running {}", argv[0]))?;
+        .with_ctx(|| tr(format!("running {}", argv[0]), format!("运行 {}", argv[0])))?;
     drop(mnt);
     drop(net);
     drop(uts);

@@ -139,7 +139,12 @@ pub async fn top(lab: &Lab, mode: Mode, a: TopArgs) -> Result<i32> {
     let out = std::process::Command::new("ps")
         .args(&opts)
         .output()
-        .map_err(|e| Error::msg(format!("running ps: {e} (install procps)")))?;
+        .map_err(|e| {
+            Error::msg(crate::ui::tr(
+                format!("running ps: {e} (install procps)"),
+                format!("运行 ps 失败：{e}（请安装 procps）"),
+            ))
+        })?;
     if !out.status.success() {
         return Err(Error::msg(format!(
             "Error response from daemon: ps: {}",

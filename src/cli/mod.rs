@@ -7,6 +7,7 @@ mod containers;
 mod dns;
 mod each;
 mod format;
+pub mod help_zh;
 mod info;
 mod labcmd;
 mod lesson;
@@ -120,13 +121,14 @@ pub enum Command {
     Show(show::ShowCommand),
     /// Learn step by step: `lesson list`, `lesson NAME [--yes] [--step N] [--keep]`.
     Lesson(lesson::LessonArgs),
-    /// Print a shell completion script (bash, zsh, fish, ...).
     /// Write the manual pages (dockernet.1 and one per subcommand) into DIR.
     #[command(name = "__man", hide = true)]
     Man {
         /// Where to write them (e.g. /usr/local/share/man/man1).
         dir: std::path::PathBuf,
     },
+    /// Print a shell completion script (bash, zsh, fish, ...).
+    ///
     /// The completions know the lab's container, network and lesson names:
     /// `source <(dockernet completion bash)`.
     Completion {

@@ -41,9 +41,10 @@ pub struct PsArgs {
 pub async fn ps(lab: &Lab, mode: Mode, a: PsArgs) -> Result<i32> {
     let filters = super::ps_filter::Filters::parse(&a.filter)?;
     if a.size {
-        return Err(Error::msg(
+        return Err(Error::msg(crate::ui::tr(
             "ps --size is not available in the lab: a container's writable layer is an overlay upper directory on tmpfs (see `dockernet inspect`), not a storage driver's layer",
-        ));
+            "实验环境不支持 ps --size：容器的可写层是 tmpfs 上的 overlay 上层目录（见 `dockernet inspect`），不是存储驱动的镜像层",
+        )));
     }
     let mut d = read_lab(lab, mode).await?;
     let now = crate::util::now_unix();

@@ -53,9 +53,12 @@ fn namespace(lab: &Lab, store: &crate::lab::Store, on: &str) -> Result<String> {
         other => {
             let c = store.find_container(other)?;
             if c.status != crate::lab::ContainerStatus::Running {
-                return Err(Error::msg(format!(
-                    "container {} is not running: it has no network namespace now",
-                    c.name
+                return Err(Error::msg(crate::ui::tr(
+                    format!(
+                        "container {} is not running: it has no network namespace now",
+                        c.name
+                    ),
+                    format!("容器 {} 没有在运行：它现在没有网络命名空间", c.name),
                 )));
             }
             Ok(c.netns.clone())
@@ -67,23 +70,33 @@ fn namespace(lab: &Lab, store: &crate::lab::Store, on: &str) -> Result<String> {
 fn peer_owner(lab: &Lab, containers: &[ContainerRecord], ns: &str, link: &str) -> Option<String> {
     if ns == lab.host_ns() {
         if link == "eth0" {
-            return Some("world (lan-host on lan0)".into());
+            return Some(crate::ui::tr(
+                "world (lan-host on lan0)",
+                "外部世界（lan0 上的 lan-host）",
+            ));
         }
         return containers.iter().find_map(|c| {
-            c.endpoints
-                .iter()
-                .find(|e| e.veth == link)
-                .map(|e| format!("container {} ({})", c.name, e.ifname))
+            c.endpoints.iter().find(|e| e.veth == link).map(|e| {
+                crate::ui::tr(
+                    format!("container {} ({})", c.name, e.ifname),
+                    format!("容器 {}（{}）", c.name, e.ifname),
+                )
+            })
         });
     }
     if ns == lab.world_ns() {
-        return (link == "lan-host").then(|| "host (eth0)".to_string());
+        return (link == "lan-host").then(|| crate::ui::tr("host (eth0)", "宿主机（eth0）"));
     }
     containers
         .iter()
         .find(|c| c.netns == ns && c.owns_sandbox())
         .and_then(|c| c.endpoints.iter().find(|e| e.ifname == link))
-        .map(|e| format!("host ({} on {})", e.veth, e.bridge))
+        .map(|e| {
+            crate::ui::tr(
+                format!("host ({} on {})", e.veth, e.bridge),
+                format!("宿主机（{} 上的 {}）", e.bridge, e.veth),
+            )
+        })
 }
 
 /// `show ...`
@@ -98,8 +111,9 @@ pub async fn show(lab: &Lab, mode: Mode, c: ShowCommand) -> Result<i32> {
             if let Some(t) = &a.table
                 && !tables.iter().any(|x| &x.name == t)
             {
-                return Err(Error::msg(format!(
-                    "table {t} has no rules in {ns} (tables: filter, nat, mangle, raw)"
+                return Err(Error::msg(crate::ui::tr(
+                    format!("table {t} has no rules in {ns} (tables: filter, nat, mangle, raw)"),
+                    format!("{ns} 中的 {t} 表没有规则（表有 filter、nat、mangle、raw）"),
                 )));
             }
             crate::view::render_all_vnl(&tables, a.table.as_deref())

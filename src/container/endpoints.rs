@@ -138,9 +138,15 @@ async fn embedded_dns_on_connect(
     crate::dns::attach(d, ex, rec).await?;
     let host = std::fs::read_to_string(d.lab.host_resolv_conf()).unwrap_or_default();
     let path = d.store.container_dir(&rec.id).join("resolv.conf");
-    ex.narrate(&format!(
-        "# {}'s /etc/resolv.conf now names the embedded DNS server: nameserver 127.0.0.11",
-        rec.name
+    ex.narrate(&crate::ui::tr(
+        format!(
+            "# {}'s /etc/resolv.conf now names the embedded DNS server: nameserver 127.0.0.11",
+            rec.name
+        ),
+        format!(
+            "# {} 的 /etc/resolv.conf 改为指向内嵌 DNS 服务器：nameserver 127.0.0.11",
+            rec.name
+        ),
     ));
     ex.write_file(&path, crate::dns::resolv_conf_embedded(&host).as_bytes())?;
     d.store.save_container(ex, rec)
@@ -166,8 +172,14 @@ pub(super) async fn rollback_connect(
         unclaim_endpoint(d, ex, rec, &ep)?;
         if let Some(e) = cleanup.into_iter().next() {
             eprintln!(
-                "dockernet: rolling back an interrupted connect of {}: {e}",
-                rec.name
+                "{}",
+                crate::ui::tr(
+                    format!(
+                        "dockernet: rolling back an interrupted connect of {}: {e}",
+                        rec.name
+                    ),
+                    format!("dockernet：回滚 {} 被中断的 connect：{e}", rec.name),
+                )
             );
         }
     }

@@ -81,9 +81,13 @@ pub fn resolv_narration(path: &std::path::Path, content: &str) -> String {
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .collect();
     format!(
-        "printf '{}\\n' > {}   # bind-mounted on the container's /etc/resolv.conf",
+        "printf '{}\\n' > {}   # {}",
         lines.join("\\n"),
-        path.display()
+        path.display(),
+        crate::ui::tr(
+            "bind-mounted on the container's /etc/resolv.conf",
+            "绑定挂载到容器的 /etc/resolv.conf",
+        )
     )
 }
 

@@ -167,16 +167,28 @@ pub fn link_rules(
         let iface = format!("-i {bridge} -o {bridge} -p {pr} -m {pr}");
         ops.push(rule(
             format!("-s {parent_ip}/32 -d {child_ip}/32 {iface} --dport {n} -j ACCEPT"),
-            format!(
-                "With icc=false {bridge} drops traffic between containers, so this lets the \
-                 linking container {parent_ip} reach port {n}/{pr} of the linked one {child_ip}."
+            crate::ui::tr(
+                format!(
+                    "With icc=false {bridge} drops traffic between containers, so this lets the \
+                     linking container {parent_ip} reach port {n}/{pr} of the linked one {child_ip}."
+                ),
+                format!(
+                    "icc=false 时 {bridge} 丢弃容器之间的流量，这条规则让发起 link 的容器 \
+                     {parent_ip} 能访问被 link 的容器 {child_ip} 的 {n}/{pr} 端口。"
+                ),
             ),
         ));
         ops.push(rule(
             format!("-s {child_ip}/32 -d {parent_ip}/32 {iface} --sport {n} -j ACCEPT"),
-            format!(
-                "Lets the replies from port {n}/{pr} of {child_ip} back to {parent_ip}, which the \
-                 icc=false drop would stop too."
+            crate::ui::tr(
+                format!(
+                    "Lets the replies from port {n}/{pr} of {child_ip} back to {parent_ip}, which the \
+                     icc=false drop would stop too."
+                ),
+                format!(
+                    "放行 {child_ip} 的 {n}/{pr} 端口发回 {parent_ip} 的应答，否则 icc=false \
+                     的 DROP 规则也会拦下它们。"
+                ),
             ),
         ));
     }

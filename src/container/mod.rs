@@ -438,10 +438,17 @@ pub async fn stop(
         return Ok(());
     }
     if !ex.effects() {
-        ex.narrate(&format!(
-            "# stop {}: SIGTERM to its PID 1, SIGKILL after {}s",
-            rec.name,
-            timeout.as_secs()
+        ex.narrate(&crate::ui::tr(
+            format!(
+                "# stop {}: SIGTERM to its PID 1, SIGKILL after {}s",
+                rec.name,
+                timeout.as_secs()
+            ),
+            format!(
+                "# 停止 {}：向 PID 1 发送 SIGTERM，{} 秒后仍未退出就发送 SIGKILL",
+                rec.name,
+                timeout.as_secs()
+            ),
         ));
         return Ok(());
     }

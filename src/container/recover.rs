@@ -34,8 +34,14 @@ pub async fn rollback(d: &mut Daemon<'_>, ex: &mut Executor, p: &Pending) -> Res
             // Keep rolling back past a failed undo, and say what could not be undone.
             if let Err(e) = release_network(d, ex, &mut rec).await {
                 eprintln!(
-                    "dockernet: rolling back an interrupted run of {}: {e}",
-                    rec.name
+                    "{}",
+                    crate::ui::tr(
+                        format!(
+                            "dockernet: rolling back an interrupted run of {}: {e}",
+                            rec.name
+                        ),
+                        format!("dockernet：回滚 {} 被中断的 run：{e}", rec.name),
+                    )
                 );
             }
             if rec.finished.is_none() {

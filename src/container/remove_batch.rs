@@ -50,9 +50,12 @@ pub async fn remove_all(
     recs: &mut [ContainerRecord],
 ) -> Vec<Result<()>> {
     for rec in recs.iter() {
-        ex.narrate(&format!(
-            "# remove {}: kill its processes, undo its network, delete its files",
-            rec.name
+        ex.narrate(&crate::ui::tr(
+            format!(
+                "# remove {}: kill its processes, undo its network, delete its files",
+                rec.name
+            ),
+            format!("# 删除 {}：杀掉进程，撤销网络配置，删除文件", rec.name),
         ));
     }
     let ids: Vec<String> = recs.iter().map(|r| r.id.clone()).collect();
@@ -87,8 +90,14 @@ pub async fn finish_removal(d: &mut Daemon<'_>, ex: &mut Executor, p: &Pending) 
     for (rec, r) in recs.iter().zip(results) {
         if let Err(e) = r {
             eprintln!(
-                "dockernet: finishing an interrupted removal of {}: {e}",
-                rec.name
+                "{}",
+                crate::ui::tr(
+                    format!(
+                        "dockernet: finishing an interrupted removal of {}: {e}",
+                        rec.name
+                    ),
+                    format!("dockernet：完成 {} 被中断的删除：{e}", rec.name),
+                )
             );
         }
     }

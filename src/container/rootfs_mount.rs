@@ -103,7 +103,7 @@ pub fn prepare(config: &InitConfig, r: &RootfsConfig) -> Result<(), String> {
     // mounts never reach the host.
     mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_SLAVE, none)
         .map_err(|e| format!("making / a slave mount: {e}"))?;
-    // `volatile`: the upper layer is on tmpfs and dies with the lab, so syncing it means
+    // `volatile`: the upper layer is on the lab's tmpfs (`lab::IN_MEMORY`) and dies with the lab, so syncing it means
     // nothing — yet without the option every container's exit syncs the filesystems
     // under the overlay (the machine's disk included) in the unmount, and `rm` / `lab
     // down` of many containers wait seconds for it. A volatile overlay leaves

@@ -286,9 +286,10 @@ pub fn spawn(spec: &SpawnSpec, argv: &[String]) -> Result<Spawned> {
                 shim.map(|s| s.signal(libc::SIGKILL));
             }
         }
-        return Err(Error::msg(
+        return Err(Error::msg(crate::ui::tr(
             "the container's init exited at once (see `dockernet logs`)",
-        ));
+            "容器的 init 进程一启动就退出了（见 `dockernet logs`）",
+        )));
     };
     Ok(Spawned { shim, init, child })
 }

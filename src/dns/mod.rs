@@ -20,6 +20,7 @@ use crate::error::{Context, Error, Result};
 use crate::firewall::{Batch, Op, Rule};
 use crate::lab::{ContainerRecord, Daemon, DnsPorts, Lab, NetworkRecord};
 use crate::step::{Executor, Step};
+use crate::ui::tr;
 use crate::util::ProcRef;
 use control::{Reply, Request};
 use std::path::PathBuf;
@@ -99,12 +100,18 @@ pub fn redirect_batch(ports: DnsPorts) -> Batch {
             Op::Insert(r(
                 "OUTPUT",
                 format!("-d {ip} -j DOCKER_OUTPUT"),
-                "queries the container sends to 127.0.0.11 go through DOCKER_OUTPUT",
+                &tr(
+                    "queries the container sends to 127.0.0.11 go through DOCKER_OUTPUT",
+                    "容器发往 127.0.0.11 的查询经过 DOCKER_OUTPUT 链",
+                ),
             )),
             Op::Insert(r(
                 "POSTROUTING",
                 format!("-d {ip} -j DOCKER_POSTROUTING"),
-                "packets to 127.0.0.11 also pass DOCKER_POSTROUTING",
+                &tr(
+                    "packets to 127.0.0.11 also pass DOCKER_POSTROUTING",
+                    "发往 127.0.0.11 的数据包也经过 DOCKER_POSTROUTING 链",
+                ),
             )),
             Op::Append(r(
                 "DOCKER_OUTPUT",
@@ -112,7 +119,10 @@ pub fn redirect_batch(ports: DnsPorts) -> Batch {
                     "-d {ip} -p tcp -m tcp --dport 53 -j DNAT --to-destination 127.0.0.11:{}",
                     ports.tcp
                 ),
-                "DNS over TCP to port 53: to where the embedded DNS server listens in this namespace",
+                &tr(
+                    "DNS over TCP to port 53: to where the embedded DNS server listens in this namespace",
+                    "发往 53 端口的 TCP DNS 查询，转到内嵌 DNS 服务器在这个命名空间里实际监听的端口",
+                ),
             )),
             Op::Append(r(
                 "DOCKER_OUTPUT",
@@ -120,7 +130,10 @@ pub fn redirect_batch(ports: DnsPorts) -> Batch {
                     "-d {ip} -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:{}",
                     ports.udp
                 ),
-                "DNS over UDP to port 53: to the server's UDP port",
+                &tr(
+                    "DNS over UDP to port 53: to the server's UDP port",
+                    "发往 53 端口的 UDP DNS 查询，转到服务器的 UDP 端口",
+                ),
             )),
             Op::Append(r(
                 "DOCKER_POSTROUTING",
@@ -128,7 +141,10 @@ pub fn redirect_batch(ports: DnsPorts) -> Batch {
                     "-s {ip} -p tcp -m tcp --sport {} -j SNAT --to-source :53",
                     ports.tcp
                 ),
-                "a packet leaving the server's real port leaves from :53 (answers are already rewritten back by conntrack, so these counters stay at 0)",
+                &tr(
+                    "a packet leaving the server's real port leaves from :53 (answers are already rewritten back by conntrack, so these counters stay at 0)",
+                    "从服务器实际端口发出的数据包改为从 :53 发出（应答已由 conntrack 改写回来，所以这两条规则的计数一直是 0）",
+                ),
             )),
             Op::Append(r(
                 "DOCKER_POSTROUTING",
@@ -152,9 +168,15 @@ pub fn ask(lab: &Lab, req: &Request) -> Result<Reply> {
 /// (recorded with the sandbox: they die with it), and its resolv.conf names
 /// 127.0.0.11. The record must already be saved with its endpoints.
 pub async fn attach(d: &Daemon<'_>, ex: &mut Executor, rec: &mut ContainerRecord) -> Result<()> {
-    ex.narrate(&format!(
-        "# the lab's embedded DNS server ({PROCESS_NAME}, one process like dockerd) opens a UDP and a TCP socket on 127.0.0.11 inside {}",
-        rec.netns
+    ex.narrate(&tr(
+        format!(
+            "# the lab's embedded DNS server ({PROCESS_NAME}, one process like dockerd) opens a UDP and a TCP socket on 127.0.0.11 inside {}",
+            rec.netns
+        ),
+        format!(
+            "# 实验环境的内嵌 DNS 服务器（{PROCESS_NAME}，和 dockerd 一样只有一个进程）在 {} 中的 127.0.0.11 上打开一个 UDP 和一个 TCP 套接字",
+            rec.netns
+        ),
     ));
     let ports = if ex.effects() {
         ask(d.lab, &Request::Attach { id: rec.id.clone() })?
@@ -202,9 +224,13 @@ pub fn forget(d: &Daemon<'_>, ex: &Executor, id: &str) {
 /// The command line that starts the resolver, for narration.
 pub fn start_command(lab: &Lab) -> String {
     format!(
-        "ip netns exec {} {PROCESS_NAME} --lab {} &   # the embedded DNS server: one per lab, like dockerd",
+        "ip netns exec {} {PROCESS_NAME} --lab {} &   # {}",
         lab.host_ns(),
-        lab.name
+        lab.name,
+        tr(
+            "the embedded DNS server: one per lab, like dockerd",
+            "内嵌 DNS 服务器：每个实验环境一个，和 dockerd 一样",
+        )
     )
 }
 
@@ -306,8 +332,17 @@ pub async fn ensure_running(d: &mut Daemon<'_>, ex: &mut Executor) -> Result<()>
     }
     if let Some(dead) = d.rec.resolver {
         eprintln!(
-            "dockernet: the lab's embedded DNS server (pid {}) was not running: starting it again",
-            dead.pid
+            "{}",
+            tr(
+                format!(
+                    "dockernet: the lab's embedded DNS server (pid {}) was not running: starting it again",
+                    dead.pid
+                ),
+                format!(
+                    "dockernet：实验环境的内嵌 DNS 服务器（pid {}）没有运行，正在重新启动",
+                    dead.pid
+                ),
+            )
         );
     }
     let p = start(d.lab, d.rec.host_init.as_ref(), ex)?;

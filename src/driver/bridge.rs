@@ -54,9 +54,15 @@ impl Driver for BridgeDriver {
             .ok_or_else(|| Error::msg(format!("network {} has no subnet", net.name)))?;
         let mut steps = vec![
             Step::Note {
-                text: format!(
-                    "network {}: a Linux bridge {bridge} holding the gateway {} of {}",
-                    net.name, pool.gateway, pool.subnet
+                text: crate::ui::tr(
+                    format!(
+                        "network {}: a Linux bridge {bridge} holding the gateway {} of {}",
+                        net.name, pool.gateway, pool.subnet
+                    ),
+                    format!(
+                        "网络 {}：Linux 网桥 {bridge}，网关地址 {}（子网 {}）",
+                        net.name, pool.gateway, pool.subnet
+                    ),
                 ),
             },
             Step::BridgeAdd {
@@ -101,7 +107,10 @@ impl Driver for BridgeDriver {
     ) -> Result<SandboxPlan> {
         Ok(own_sandbox(
             c,
-            format!("container {}: its own network namespace", c.name),
+            crate::ui::tr(
+                format!("container {}: its own network namespace", c.name),
+                format!("容器 {}：有自己的网络命名空间", c.name),
+            ),
         ))
     }
 
@@ -128,9 +137,15 @@ impl Driver for BridgeDriver {
         let ifname = j.ifname.clone();
         let mut steps = vec![
             Step::Note {
-                text: format!(
-                    "a veth pair: {veth} stays on the host and joins {bridge}, {ifname} goes into {}",
-                    c.name
+                text: crate::ui::tr(
+                    format!(
+                        "a veth pair: {veth} stays on the host and joins {bridge}, {ifname} goes into {}",
+                        c.name
+                    ),
+                    format!(
+                        "一对 veth：{veth} 留在宿主机上，接到 {bridge}；{ifname} 放进容器 {}",
+                        c.name
+                    ),
                 ),
             },
             Step::VethAdd {

@@ -63,9 +63,15 @@ impl Driver for HostDriver {
         Ok(SandboxPlan {
             steps: Vec::new(),
             netns_path: crate::netns::path(&ns),
-            note: format!(
-                "host mode: no network namespace of its own; {} joins the host's ({ns}) and its hostname",
-                c.name
+            note: crate::ui::tr(
+                format!(
+                    "host mode: no network namespace of its own; {} joins the host's ({ns}) and its hostname",
+                    c.name
+                ),
+                format!(
+                    "host 模式：{} 没有自己的网络命名空间，直接用宿主机的（{ns}），主机名也用宿主机的",
+                    c.name
+                ),
             ),
             netns: ns,
             join_uts: Some(ctx.lab.host_uts_path()),
@@ -104,9 +110,12 @@ impl Driver for NullDriver {
     ) -> Result<SandboxPlan> {
         Ok(own_sandbox(
             c,
-            format!(
-                "none mode: {} gets a namespace with only lo, and nothing else",
-                c.name
+            crate::ui::tr(
+                format!(
+                    "none mode: {} gets a namespace with only lo, and nothing else",
+                    c.name
+                ),
+                format!("none 模式：{} 的网络命名空间里只有 lo，别无其他", c.name),
             ),
         ))
     }
@@ -125,9 +134,15 @@ impl ContainerDriver {
             .ok_or_else(|| refuse(format!("container {} is not running", t.name)))?;
         Ok(SandboxPlan {
             steps: Vec::new(),
-            note: format!(
-                "container mode: {} joins the network namespace of {} (same interfaces, IP, MAC and ports) and its hostname; PID and mount namespaces stay its own",
-                c.name, t.name
+            note: crate::ui::tr(
+                format!(
+                    "container mode: {} joins the network namespace of {} (same interfaces, IP, MAC and ports) and its hostname; PID and mount namespaces stay its own",
+                    c.name, t.name
+                ),
+                format!(
+                    "container 模式：{} 加入 {} 的网络命名空间（网卡、IP、MAC 和端口都相同），并使用它的主机名；PID 和挂载命名空间仍是自己的",
+                    c.name, t.name
+                ),
             ),
             netns: t.netns.clone(),
             netns_path: format!("/proc/{}/ns/net", init.pid).into(),

@@ -2,6 +2,7 @@
 //! the articles show. Each rule carries a sentence saying why it is there.
 
 use super::{Batch, Op, Rule};
+use crate::ui::tr;
 
 /// Settings of the Docker daemon that change its own rules.
 #[derive(Debug, Clone)]
@@ -63,12 +64,18 @@ pub fn classic_daemon_rules(o: &DaemonOptions) -> Batch {
     ops.push(f(
         "FORWARD",
         "-j DOCKER-USER",
-        "the administrator's own rules are consulted first",
+        &tr(
+            "the administrator's own rules are consulted first",
+            "先经过管理员自己的规则",
+        ),
     ));
     ops.push(f(
         "FORWARD",
         "-j DOCKER-ISOLATION-STAGE-1",
-        "keep traffic between different Docker networks apart",
+        &tr(
+            "keep traffic between different Docker networks apart",
+            "隔离不同 Docker 网络之间的流量",
+        ),
     ));
     ops.push(f("DOCKER-ISOLATION-STAGE-1", "-j RETURN", ""));
     ops.push(f("DOCKER-ISOLATION-STAGE-2", "-j RETURN", ""));
@@ -78,19 +85,28 @@ pub fn classic_daemon_rules(o: &DaemonOptions) -> Batch {
     ops.push(n(
         "PREROUTING",
         "-m addrtype --dst-type LOCAL -j DOCKER",
-        "packets arriving for one of the host's own addresses may hit a published port",
+        &tr(
+            "packets arriving for one of the host's own addresses may hit a published port",
+            "发往宿主机自身地址的数据包，可能命中端口映射",
+        ),
     ));
     if o.userland_proxy {
         ops.push(n(
             "OUTPUT",
             "! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER",
+            &tr(
             "the host's own connections to its addresses too (not 127.0.0.1: docker-proxy serves that)",
+            "宿主机自己发往本机地址的连接也一样（127.0.0.1 除外，由 docker-proxy 负责）",
+        ),
         ));
     } else {
         ops.push(n(
             "OUTPUT",
             "-m addrtype --dst-type LOCAL -j DOCKER",
-            "the host's own connections, 127.0.0.1 included (no userland proxy)",
+            &tr(
+                "the host's own connections, 127.0.0.1 included (no userland proxy)",
+                "宿主机自己发往本机地址的连接也一样，包括 127.0.0.1（没有 userland proxy）",
+            ),
         ));
     }
     Batch { ops }
@@ -115,13 +131,19 @@ pub fn classic_network_rules(o: &BridgeRules) -> Batch {
             "filter",
             "DOCKER-ISOLATION-STAGE-1",
             format!("! -d {sub} -i {br} -j DROP"),
-            "an internal network: nothing may leave it for another network",
+            &tr(
+                "an internal network: nothing may leave it for another network",
+                "内部网络：流量不能离开它去往别的网络",
+            ),
         ));
         ops.push(top(
             "filter",
             "DOCKER-ISOLATION-STAGE-1",
             format!("! -s {sub} -o {br} -j DROP"),
-            "an internal network: nothing from outside may enter it",
+            &tr(
+                "an internal network: nothing from outside may enter it",
+                "内部网络：外面的流量不能进来",
+            ),
         ));
     } else {
         if o.masquerade {
@@ -129,14 +151,20 @@ pub fn classic_network_rules(o: &BridgeRules) -> Batch {
                 "nat",
                 "POSTROUTING",
                 format!("-s {sub} ! -o {br} -j MASQUERADE"),
-                "containers reach the outside world with the host's address (outbound NAT)",
+                &tr(
+                    "containers reach the outside world with the host's address (outbound NAT)",
+                    "容器用宿主机的地址访问外部（出站地址转换）",
+                ),
             ));
             if o.userland_proxy {
                 ops.push(top(
                     "nat",
                     "DOCKER",
                     format!("-i {br} -j RETURN"),
-                    "no DNAT for packets coming from the bridge itself (docker-proxy handles hairpin)",
+                    &tr(
+            "no DNAT for packets coming from the bridge itself (docker-proxy handles hairpin)",
+            "从网桥本身进来的数据包不做 DNAT（hairpin 流量交给 docker-proxy）",
+        ),
                 ));
             }
         }
@@ -145,40 +173,61 @@ pub fn classic_network_rules(o: &BridgeRules) -> Batch {
                 "nat",
                 "POSTROUTING",
                 format!("-o {br} -m addrtype --src-type LOCAL -j MASQUERADE"),
-                "hairpin NAT: rewrite a 127.0.0.1 source to the bridge address",
+                &tr(
+                    "hairpin NAT: rewrite a 127.0.0.1 source to the bridge address",
+                    "hairpin NAT：把源地址 127.0.0.1 改写成网桥的地址",
+                ),
             ));
         }
     }
     if o.icc {
         ops.push(forward(
             format!("-i {br} -o {br} -j ACCEPT"),
-            "containers on the same bridge may talk to each other (icc)",
+            &tr(
+                "containers on the same bridge may talk to each other (icc)",
+                "同一网桥上的容器可以互相通信（icc）",
+            ),
         ));
     }
     if !o.internal {
         ops.push(forward(
             format!("-i {br} ! -o {br} -j ACCEPT"),
-            "containers may go out to other networks",
+            &tr(
+                "containers may go out to other networks",
+                "容器可以访问别的网络",
+            ),
         ));
         ops.push(forward(
             format!("-o {br} -j DOCKER"),
-            "new connections into containers must match a published port",
+            &tr(
+                "new connections into containers must match a published port",
+                "进入容器的新连接必须匹配某个端口映射",
+            ),
         ));
         ops.push(forward(
             format!("-o {br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"),
-            "let replies to connections the containers opened come back in",
+            &tr(
+                "let replies to connections the containers opened come back in",
+                "容器发起的连接，回包可以进来",
+            ),
         ));
         ops.push(top(
             "filter",
             "DOCKER-ISOLATION-STAGE-1",
             format!("-i {br} ! -o {br} -j DOCKER-ISOLATION-STAGE-2"),
-            "traffic leaving this bridge for another one goes to stage 2",
+            &tr(
+                "traffic leaving this bridge for another one goes to stage 2",
+                "从本网桥去往别的网桥的流量，交给 STAGE-2 处理",
+            ),
         ));
         ops.push(top(
             "filter",
             "DOCKER-ISOLATION-STAGE-2",
             format!("-o {br} -j DROP"),
-            "...and is dropped if it enters this bridge from another Docker network",
+            &tr(
+                "...and is dropped if it enters this bridge from another Docker network",
+                "……来自别的 Docker 网络、要进入本网桥的流量被丢弃",
+            ),
         ));
     }
     if !o.icc {
@@ -186,7 +235,10 @@ pub fn classic_network_rules(o: &BridgeRules) -> Batch {
             "filter",
             "FORWARD",
             &format!("-i {br} -o {br} -j DROP"),
-            "icc=false: containers on this bridge may not talk to each other",
+            &tr(
+                "icc=false: containers on this bridge may not talk to each other",
+                "icc=false：本网桥上的容器不能互相通信",
+            ),
         )));
     }
     Batch { ops }

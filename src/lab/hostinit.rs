@@ -46,8 +46,12 @@ pub fn mnt_ns(init: &ProcRef) -> PathBuf {
 /// The command line that starts it, for narration.
 pub fn command(lab: &Lab) -> String {
     format!(
-        "ip netns exec {} unshare --pid --mount --fork --mount-proc --propagation slave sleep infinity &   # the lab host's own PID 1 and mount namespace",
-        lab.host_ns()
+        "ip netns exec {} unshare --pid --mount --fork --mount-proc --propagation slave sleep infinity &   # {}",
+        lab.host_ns(),
+        crate::ui::tr(
+            "the lab host's own PID 1 and mount namespace",
+            "实验宿主机自己的 PID 1 和挂载命名空间",
+        )
     )
 }
 

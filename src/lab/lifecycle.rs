@@ -36,9 +36,17 @@ pub fn lab_steps(lab: &Lab, opts: &LabUpOptions) -> Vec<Step> {
     let world = lab.world_ns();
     let host = lab.host_ns();
     let mut s = vec![
+        // First: the records of everything else go there (see `build`).
+        Step::TmpfsAdd {
+            path: lab.dir().join(super::MEMORY_DIR).display().to_string(),
+            options: super::MEMORY_TMPFS.into(),
+            linked: super::IN_MEMORY.iter().map(|d| d.to_string()).collect(),
+        },
         Step::Note {
-            text: "the world: a LAN switch (198.51.100.0/24) and \"the internet\" (203.0.113.0/24)"
-                .into(),
+            text: crate::ui::tr(
+                "the world: a LAN switch (198.51.100.0/24) and \"the internet\" (203.0.113.0/24)",
+                "外部世界：一台局域网交换机（198.51.100.0/24）和“互联网”（203.0.113.0/24）",
+            ),
         },
         Step::NetnsAdd {
             name: world.clone(),
@@ -69,8 +77,10 @@ pub fn lab_steps(lab: &Lab, opts: &LabUpOptions) -> Vec<Step> {
         },
     ];
     s.push(Step::Note {
-        text: "the internet's DNS server and web sites: one address each on inet0 (a /32, so the world's routes stay as they are)"
-            .into(),
+        text: crate::ui::tr(
+            "the internet's DNS server and web sites: one address each on inet0 (a /32, so the world's routes stay as they are)",
+            "互联网的 DNS 服务器和各个网站：在 inet0 上各占一个地址（/32，外部世界的路由不受影响）",
+        ),
     });
     let extra = std::iter::once(addr::INTERNET_DNS).chain(world_dns::SITES.iter().map(|h| h.addr));
     s.extend(extra.map(|ip| Step::AddrAdd {
@@ -80,9 +90,15 @@ pub fn lab_steps(lab: &Lab, opts: &LabUpOptions) -> Vec<Step> {
     }));
     s.extend([
         Step::Note {
-            text: format!(
-                "the Docker host: its own network and hostname ({})",
-                addr::HOST_HOSTNAME
+            text: crate::ui::tr(
+                format!(
+                    "the Docker host: its own network and hostname ({})",
+                    addr::HOST_HOSTNAME
+                ),
+                format!(
+                    "Docker 宿主机：有自己的网络和主机名（{}）",
+                    addr::HOST_HOSTNAME
+                ),
             ),
         },
         Step::NetnsAdd { name: host.clone() },
@@ -90,6 +106,8 @@ pub fn lab_steps(lab: &Lab, opts: &LabUpOptions) -> Vec<Step> {
             path: lab.host_uts_path().display().to_string(),
             hostname: addr::HOST_HOSTNAME.into(),
         },
+    ]);
+    s.extend([
         Step::VethAdd {
             ns: world.clone(),
             name: "lan-host".into(),
@@ -116,8 +134,10 @@ pub fn lab_steps(lab: &Lab, opts: &LabUpOptions) -> Vec<Step> {
             via: addr::LAN_GATEWAY,
         },
         Step::Note {
-            text: "dockerd starts: it turns on forwarding and creates its iptables chains; then its default network, bridge (docker0)"
-                .into(),
+            text: crate::ui::tr(
+                "dockerd starts: it turns on forwarding and creates its iptables chains; then its default network, bridge (docker0)",
+                "dockerd 启动：打开 IP 转发，创建自己的 iptables 链，然后建立默认网络 bridge（docker0）",
+            ),
         },
         Step::Sysctl {
             ns: host.clone(),
@@ -201,21 +221,39 @@ pub async fn ensure_up(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> R
             return Ok(rec);
         }
         if rec.status == LabStatus::Creating && creator_alive {
-            return Err(Error::msg(format!(
-                "lab {} is being created by process {}; try again",
-                lab.name,
-                rec.creator.map(|c| c.pid).unwrap_or(0)
+            let pid = rec.creator.map(|c| c.pid).unwrap_or(0);
+            return Err(Error::msg(crate::ui::tr(
+                format!(
+                    "lab {} is being created by process {pid}; try again",
+                    lab.name
+                ),
+                format!("进程 {pid} 正在创建实验环境 {}，请稍后再试", lab.name),
             )));
         }
         if exec.dry_run() {
-            return Err(Error::msg(format!(
-                "lab {} is broken; run `dockernet --lab {} lab down` first",
-                lab.name, lab.name
+            return Err(Error::msg(crate::ui::tr(
+                format!(
+                    "lab {} is broken; run `dockernet --lab {} lab down` first",
+                    lab.name, lab.name
+                ),
+                format!(
+                    "实验环境 {} 已损坏，请先运行 `dockernet --lab {} lab down`",
+                    lab.name, lab.name
+                ),
             )));
         }
         eprintln!(
-            "dockernet: lab {} was left half-built or damaged; removing it and building it again",
-            lab.name
+            "{}",
+            crate::ui::tr(
+                format!(
+                    "dockernet: lab {} was left half-built or damaged; removing it and building it again",
+                    lab.name
+                ),
+                format!(
+                    "dockernet：实验环境 {} 没有建完或已损坏，先删除再重建",
+                    lab.name
+                ),
+            )
         );
         teardown(lab, exec).await?;
     } else if !exec.dry_run() && !netns::list_with_prefix(&lab.netns_prefix()).is_empty() {
@@ -259,17 +297,37 @@ async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<La
     // Write-ahead: the records name everything we are about to create, so a crash at
     // any point leaves a record that the next command can roll back.
     store.save_lab(exec, &rec)?;
+    // The lab's records in memory before any but lab.json is written.
+    let in_memory = rec
+        .steps
+        .iter()
+        .take_while(|s| matches!(s, Step::TmpfsAdd { .. }))
+        .count();
+    exec.phase("host");
+    if let Err(e) = exec.run_all(&rec.steps[..in_memory]).await {
+        let cleanup = teardown(lab, exec).await.err().into_iter().collect();
+        return Err(e.with_cleanup_errors(cleanup));
+    }
     for n in &networks {
         store.save_network(exec, n)?;
     }
-    let mut steps = rec.steps.clone();
+    let mut steps = rec.steps[in_memory..].to_vec();
     for n in &networks {
         steps.extend(n.steps.iter().cloned());
     }
-    if let Err(e) = exec.run_all(&steps).await {
-        let cleanup = teardown(lab, exec).await.err().into_iter().collect();
-        return Err((e.context(format!("building lab {}", lab.name))).with_cleanup_errors(cleanup));
+    // In phases, marked in the narration (a lesson folds the world's and the host's).
+    for (phase, part) in phases(lab, &steps) {
+        exec.phase(phase);
+        if let Err(e) = exec.run_all(part).await {
+            let cleanup = teardown(lab, exec).await.err().into_iter().collect();
+            return Err((e.context(crate::ui::tr(
+                format!("building lab {}", lab.name),
+                format!("创建实验环境 {}", lab.name),
+            )))
+            .with_cleanup_errors(cleanup));
+        }
     }
+    exec.phase("host");
     if let Err(e) = write_host_resolv_conf(lab, exec) {
         let cleanup = teardown(lab, exec).await.err().into_iter().collect();
         return Err((e).with_cleanup_errors(cleanup));
@@ -290,6 +348,7 @@ async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<La
             }
         }
     }
+    exec.phase("world");
     for program in world_programs() {
         if exec.dry_run() {
             exec.narrate(&program.command(lab));
@@ -303,6 +362,7 @@ async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<La
             }
         }
     }
+    exec.phase("daemon");
     if exec.dry_run() {
         exec.narrate(&crate::dns::start_command(lab));
         return Ok(rec);
@@ -329,14 +389,45 @@ async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<La
     Ok(rec)
 }
 
+/// `steps` (the lab's, then its networks') cut where the host's part and the daemon's
+/// part begin: at the Docker host's namespace and at the first sysctl (dockerd turning
+/// on forwarding), each with the note just before it.
+fn phases<'a>(lab: &Lab, steps: &'a [Step]) -> Vec<(&'static str, &'a [Step])> {
+    let host = lab.host_ns();
+    let with_note = |i: usize| match i.checked_sub(1).map(|j| &steps[j]) {
+        Some(Step::Note { .. }) => i - 1,
+        _ => i,
+    };
+    let h = steps
+        .iter()
+        .position(|s| matches!(s, Step::NetnsAdd { name } if *name == host))
+        .map_or(0, with_note);
+    let d = steps
+        .iter()
+        .position(|s| matches!(s, Step::Sysctl { .. }))
+        .map_or(h, with_note)
+        .max(h);
+    vec![
+        ("world", &steps[..h]),
+        ("host", &steps[h..d]),
+        ("daemon", &steps[d..]),
+    ]
+}
+
 /// The lab host's /etc/resolv.conf, in the lab directory: the lab's internet DNS.
 fn write_host_resolv_conf(lab: &Lab, exec: &mut Executor) -> Result<()> {
     let path = lab.host_resolv_conf();
     let comment = "# the internet DNS of the lab (named, in the world)";
     let server = format!("nameserver {}", addr::INTERNET_DNS);
-    exec.narrate(&format!(
-        "# the lab host's resolv.conf: {}, which the default bridge's containers inherit",
-        addr::INTERNET_DNS
+    exec.narrate(&crate::ui::tr(
+        format!(
+            "# the lab host's resolv.conf: {}, which the default bridge's containers inherit",
+            addr::INTERNET_DNS
+        ),
+        format!(
+            "# 实验宿主机的 resolv.conf：{}，默认网桥上的容器沿用它",
+            addr::INTERNET_DNS
+        ),
     ));
     let dir = path.parent().unwrap_or(&path);
     exec.narrate(&format!(

@@ -28,6 +28,27 @@ use std::path::{Path, PathBuf};
 /// Root of all lab state. /run is a tmpfs on most systems (gone after a reboot, like the
 /// namespaces); on the classroom VMs it is plain ext4, which is why state writes are few.
 pub const STATE_ROOT: &str = "/run/dockernet";
+/// The lab's records kept in memory: `mem/` is a tmpfs of the lab's own, and each of
+/// these directories of the lab is a link into it (`containers -> mem/containers`), so
+/// every path stays what it was. On a machine whose /run is a disk (the classroom VMs:
+/// ext4 mounted with `discard`) every overlay mount probes its work directory (1 ms
+/// median, 9 ms p90, against 0.17 / 0.23 ms on tmpfs), and for a while after any file
+/// of the lab is deleted each file creation nearby costs ~1 ms (ext4's
+/// `recently_deleted`): a `run -d` creates five. `lab.json` (replaced by rename, which
+/// a link would not survive), the lock and the images stay on the disk.
+pub const IN_MEMORY: &[&str] = &[
+    "containers",
+    "pending",
+    "names",
+    "networks",
+    "netnames",
+    "exited",
+];
+/// The tmpfs under [`IN_MEMORY`]'s directories.
+pub const MEMORY_DIR: &str = "mem";
+/// Its options: private as the rest of the lab's state; the size caps what containers
+/// can write into their layers.
+pub const MEMORY_TMPFS: &str = "mode=0700,size=1g";
 /// Prefix of every namespace dockernet creates under /run/netns.
 pub const NETNS_PREFIX: &str = "dn-";
 /// Longest container namespace name that keeps the container's name in it
@@ -135,9 +156,14 @@ impl Lab {
         PathBuf::from(STATE_ROOT).join(&self.name)
     }
 
-    /// Per-container files (hosts, hostname, resolv.conf, log).
+    /// Where containers' files live (in memory: see [`IN_MEMORY`]).
+    pub fn containers_dir(&self) -> PathBuf {
+        self.dir().join("containers")
+    }
+
+    /// Per-container files (hosts, hostname, resolv.conf, log, the writable layer).
     pub fn container_dir(&self, id: &str) -> PathBuf {
-        self.dir().join("containers").join(id)
+        self.containers_dir().join(id)
     }
 
     /// Directory of the built-in images' program links.

@@ -65,9 +65,15 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
     let status = match &st {
         None if namespaces.is_empty() => "absent".to_string(),
         None => {
-            problems.push(format!(
-                "namespaces exist without a state file (run `dockernet --lab {} lab down`)",
-                lab.name
+            problems.push(crate::ui::tr(
+                format!(
+                    "namespaces exist without a state file (run `dockernet --lab {} lab down`)",
+                    lab.name
+                ),
+                format!(
+                    "命名空间还在，状态文件却没有了（请运行 `dockernet --lab {} lab down`）",
+                    lab.name
+                ),
             ));
             "broken".into()
         }
@@ -76,7 +82,10 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
                 if p.alive() {
                     processes.push(p.pid);
                 } else {
-                    problems.push(format!("lab process {} is gone", p.pid));
+                    problems.push(crate::ui::tr(
+                        format!("lab process {} is gone", p.pid),
+                        format!("实验环境的进程 {} 已经不在了", p.pid),
+                    ));
                 }
             }
             match s.resolver {
@@ -94,14 +103,20 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
                         Err(e) => problems.push(e.to_string()),
                     }
                 }
-                Some(p) => problems.push(format!(
-                    "the embedded DNS server (pid {}) is not running: the next dockernet command starts it again",
-                    p.pid
+                Some(p) => problems.push(crate::ui::tr(
+                    format!(
+                        "the embedded DNS server (pid {}) is not running: the next dockernet command starts it again",
+                        p.pid
+                    ),
+                    format!(
+                        "内嵌 DNS 服务器（pid {}）没有运行：下一条 dockernet 命令会重新启动它",
+                        p.pid
+                    ),
                 )),
-                None if s.status == LabStatus::Up => problems.push(
-                    "the embedded DNS server has not been started: the next dockernet command starts it"
-                        .into(),
-                ),
+                None if s.status == LabStatus::Up => problems.push(crate::ui::tr(
+                    "the embedded DNS server has not been started: the next dockernet command starts it",
+                    "内嵌 DNS 服务器还没有启动：下一条 dockernet 命令会启动它",
+                )),
                 None => {}
             }
             let mut expected = vec![lab.world_ns(), lab.host_ns()];
@@ -124,12 +139,18 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
             }
             for e in &expected {
                 if !namespaces.contains(e) && !e.ends_with("-host-shared") {
-                    problems.push(format!("namespace {e} is missing"));
+                    problems.push(crate::ui::tr(
+                        format!("namespace {e} is missing"),
+                        format!("缺少命名空间 {e}"),
+                    ));
                 }
             }
             for n in &namespaces {
                 if !expected.contains(n) {
-                    problems.push(format!("namespace {n} is not recorded (leaked)"));
+                    problems.push(crate::ui::tr(
+                        format!("namespace {n} is not recorded (leaked)"),
+                        format!("命名空间 {n} 没有记录在案（泄漏）"),
+                    ));
                 }
             }
             match s.status {

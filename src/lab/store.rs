@@ -76,9 +76,12 @@ fn parse_json<T: DeserializeOwned>(
     read: std::io::Result<Vec<u8>>,
 ) -> Result<Option<T>> {
     match read {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::msg(format!("{} is damaged ({e})", path.display()))),
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            Error::msg(crate::ui::tr(
+                format!("{} is damaged ({e})", path.display()),
+                format!("{} 已损坏（{e}）", path.display()),
+            ))
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_ctx(|| format!("reading {}", path.display())),
     }
@@ -152,18 +155,33 @@ impl Store {
         if let Some(r) = &rec
             && r.schema != SCHEMA
         {
-            return Err(Error::msg(format!(
-                "lab {} was built by another version of dockernet (state layout {}, this one reads {SCHEMA}); {}",
-                self.lab.name,
-                r.schema,
-                hint()
+            return Err(Error::msg(crate::ui::tr(
+                format!(
+                    "lab {} was built by another version of dockernet (state layout {}, this one reads {SCHEMA}); {}",
+                    self.lab.name,
+                    r.schema,
+                    hint()
+                ),
+                format!(
+                    "实验环境 {} 由另一个版本的 dockernet 创建（状态格式 {}，本版本读取 {SCHEMA}）；{}",
+                    self.lab.name,
+                    r.schema,
+                    hint()
+                ),
             )));
         }
         if rec.is_none() && self.dir().join("state.json").exists() {
-            return Err(Error::msg(format!(
-                "lab {} was built by an older dockernet; {}",
-                self.lab.name,
-                hint()
+            return Err(Error::msg(crate::ui::tr(
+                format!(
+                    "lab {} was built by an older dockernet; {}",
+                    self.lab.name,
+                    hint()
+                ),
+                format!(
+                    "实验环境 {} 由旧版 dockernet 创建；{}",
+                    self.lab.name,
+                    hint()
+                ),
             )));
         }
         // Records without lab.json: the lab's state was lost (deleted, or a `lab down`

@@ -34,7 +34,10 @@ pub async fn teardown(lab: &Lab, exec: &mut Executor) -> Result<()> {
         crate::util::OWNER_ENV,
         &format!("{}/", lab.dir().display()),
     ));
-    exec.narrate(&format!("# stop every process of lab {}", lab.name));
+    exec.narrate(&crate::ui::tr(
+        format!("# stop every process of lab {}", lab.name),
+        format!("# 停止实验环境 {} 的全部进程", lab.name),
+    ));
     exec.signal(&procs, libc::SIGKILL, Duration::from_secs(2));
 
     // User-defined networks before the predefined ones, newest first.
@@ -117,11 +120,19 @@ pub async fn teardown(lab: &Lab, exec: &mut Executor) -> Result<()> {
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(Error::msg(format!(
-            "lab {}: {} thing(s) could not be removed: {}",
-            lab.name,
-            errors.len(),
-            errors.join("; ")
+        Err(Error::msg(crate::ui::tr(
+            format!(
+                "lab {}: {} thing(s) could not be removed: {}",
+                lab.name,
+                errors.len(),
+                errors.join("; ")
+            ),
+            format!(
+                "实验环境 {}：有 {} 个对象无法删除：{}",
+                lab.name,
+                errors.len(),
+                errors.join("；")
+            ),
         )))
     }
 }

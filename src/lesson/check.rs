@@ -4,6 +4,7 @@
 
 use super::exec::{Interrupted, Outcome, Runner};
 use super::model::{Check, Expect, Lang};
+use super::proof::{absent, join_proof, proof, tail_excerpt};
 use super::ui::{tr, trf};
 use super::vars::{Vars, quote};
 use std::collections::BTreeMap;
@@ -160,7 +161,7 @@ async fn attempt(check: &Check, ctx: &mut Context<'_>) -> Result<Verdict, Interr
         if let Some(v) = match_text(check, &text, &text, ctx.vars, lang) {
             return Ok(v);
         }
-        return Ok(Verdict::Pass(first_matching_line(check, &text, ctx.vars)));
+        return Ok(Verdict::Pass(proof(check, &text, &text, ctx.vars, lang)));
     }
     if let (Some(c), Some(before)) = (&check.counter, before) {
         let before = match before {
@@ -173,7 +174,15 @@ async fn attempt(check: &Check, ctx: &mut Context<'_>) -> Result<Verdict, Interr
         };
         let moved = format!("{before} → {after} {}", tr(lang, "packets"));
         return Ok(if after > before {
-            Verdict::Pass(Some(moved))
+            let text = seen_run.as_ref().map(|o| o.text()).unwrap_or_default();
+            let stdout = seen_run
+                .as_ref()
+                .map(|o| o.stdout.clone())
+                .unwrap_or_default();
+            let more = proof(check, &text, &stdout, ctx.vars, lang);
+            Verdict::Pass(Some(join_proof(
+                std::iter::once(moved).chain(more).collect(),
+            )))
         } else {
             fail(tr(lang, "counter_grows"), moved)
         });
@@ -186,22 +195,41 @@ async fn attempt(check: &Check, ctx: &mut Context<'_>) -> Result<Verdict, Interr
         let timeout = Duration::from_secs_f64(check.timeout.unwrap_or(10.0));
         let text = out.text();
         let last = text.lines().rev().find(|l| !l.trim().is_empty());
-        return Ok(Verdict::Pass(Some(match last {
-            Some(l) if !out.timed_out => l.trim().to_string(),
+        let mut seen = match last {
+            Some(l) if !out.timed_out => tail_excerpt(l),
             _ => describe(&out, timeout, lang),
-        })));
+        };
+        if let Some(absent) = absent(check, &text, ctx.vars, lang) {
+            seen = join_proof(vec![seen, absent]);
+        }
+        return Ok(Verdict::Pass(Some(seen)));
     }
-    if let Some(key) = &check.save
+    let text = out.text();
+    let shown = proof(check, &text, &out.stdout, ctx.vars, lang).or_else(|| {
+        // Only the exit status was asked for: its last line of output shows it.
+        let last = text.lines().rev().find(|l| !l.trim().is_empty());
+        Some(match last {
+            Some(l) => tail_excerpt(l),
+            None => format!("{} 0", tr(lang, "exit_status")),
+        })
+    });
+    Ok(Verdict::Pass(shown))
+}
+
+/// A check that only records a value for later (`save`, and nothing to verify): the
+/// lesson runs it silently, and neither counts nor prints it unless it fails.
+pub fn is_record(check: &Check) -> bool {
+    check.save.is_some()
+        && check.claim.is_none()
         && check.contains.is_empty()
-    {
-        let value = out.stdout.trim();
-        return Ok(Verdict::Pass(Some(format!("{{{key}}} = {value}"))));
-    }
-    Ok(Verdict::Pass(first_matching_line(
-        check,
-        &out.text(),
-        ctx.vars,
-    )))
+        && check.not_contains.is_empty()
+        && check.lines.is_empty()
+        && !check.empty
+        && check.line_count.is_none()
+        && check.counter.is_none()
+        && check.veth_pair.is_none()
+        && check.log.is_none()
+        && check.expect == Expect::Ok
 }
 
 fn fail(expected: impl Into<String>, seen: impl Into<String>) -> Verdict {
@@ -291,7 +319,7 @@ fn match_text(
 }
 
 /// True if `parts` appear in `line` in this order.
-fn in_order(line: &str, parts: &[String]) -> bool {
+pub(super) fn in_order(line: &str, parts: &[String]) -> bool {
     let mut rest = line;
     for p in parts {
         match rest.find(p.as_str()) {
@@ -300,44 +328,6 @@ fn in_order(line: &str, parts: &[String]) -> bool {
         }
     }
     true
-}
-
-/// The line that shows a passing check held (the first one matched), trimmed.
-fn first_matching_line(check: &Check, text: &str, vars: &Vars) -> Option<String> {
-    let exp = |s: &str| vars.expand(s).unwrap_or_default();
-    let (line, key) = if let Some(parts) = check.lines.first() {
-        let parts: Vec<String> = parts.iter().map(|p| exp(p)).collect();
-        let line = text.lines().find(|l| in_order(l, &parts))?;
-        (line, parts.into_iter().next().unwrap_or_default())
-    } else if let Some(want) = check.contains.first() {
-        let want = exp(want);
-        (text.lines().find(|l| l.contains(&want))?, want)
-    } else {
-        return None;
-    };
-    Some(excerpt(line, &key, 96))
-}
-
-/// `line` with runs of spaces collapsed, cut to `max` characters around `key`.
-fn excerpt(line: &str, key: &str, max: usize) -> String {
-    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-    let chars: Vec<char> = line.chars().collect();
-    if chars.len() <= max {
-        return line;
-    }
-    let at = line
-        .find(key)
-        .map(|b| line[..b].chars().count())
-        .unwrap_or(0);
-    let start = at.saturating_sub(max / 3).min(chars.len() - max);
-    let mut s: String = chars[start..start + max].iter().collect();
-    if start > 0 {
-        s.insert(0, '…');
-    }
-    if start + max < chars.len() {
-        s.push('…');
-    }
-    s
 }
 
 /// The packet counter of the rule, or the verdict to give when it cannot be read.
@@ -405,7 +395,10 @@ async fn veth_pair(name: &str, ctx: &mut Context<'_>) -> Result<Verdict, Interru
             format!("{}\n{}", h.text().trim(), c.text().trim()),
         ));
     };
-    let seen = format!("{hn}@if{hp} (index {hi}) ⇄ {cn}@if{cp} (index {ci})");
+    let seen = match lang {
+        Lang::En => format!("{hn}@if{hp} (index {hi}) ⇄ {cn}@if{cp} (index {ci})"),
+        Lang::Zh => format!("{hn}@if{hp}（标号 {hi}）⇄ {cn}@if{cp}（标号 {ci}）"),
+    };
     Ok(if hp == ci && cp == hi {
         Verdict::Pass(Some(seen))
     } else {
@@ -426,17 +419,6 @@ mod tests {
             &p(&["MASQUERADE", "!docker0", "172.17.0.0/16"])
         ));
         assert!(!in_order(l, &p(&["172.17.0.0/16", "MASQUERADE"])));
-    }
-
-    #[test]
-    fn excerpts_collapse_spaces_and_keep_the_match() {
-        assert_eq!(excerpt("a    b", "b", 10), "a b");
-        let long = format!("{} KEY {}", "x ".repeat(60), "y ".repeat(60));
-        let e = excerpt(&long, "KEY", 30);
-        assert!(
-            e.contains("KEY") && e.starts_with('…') && e.ends_with('…'),
-            "{e}"
-        );
     }
 
     #[test]

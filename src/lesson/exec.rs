@@ -46,9 +46,17 @@ impl Outcome {
     }
 }
 
-/// True for a line of `--explain` narration (`  $ ip ...`, `  # why`).
+/// True for a line of `--explain` narration (`  $ ip ...`, `  # why`, or a phase
+/// marker, see [`phase_marker`]).
 pub fn is_narration(line: &str) -> bool {
-    line.starts_with("  $ ") || line.starts_with("  # ")
+    line.starts_with("  $ ") || line.starts_with("  # ") || phase_marker(line).is_some()
+}
+
+/// The phase a line of narration starts (`  #@ world`), printed by a command run with
+/// [`crate::step::PHASES_ENV`] set: `lab up` marks the world, the host and the daemon,
+/// so that a lesson can fold the lab's plumbing into one line.
+pub fn phase_marker(line: &str) -> Option<&str> {
+    line.strip_prefix("  #@ ").map(str::trim)
 }
 
 /// Watches for Ctrl-C, SIGTERM and SIGHUP once [`Signals::install`] ran.
@@ -202,7 +210,8 @@ impl Runner {
                 Lang::Zh => "zh",
             });
         if explain {
-            c.arg("--explain");
+            // Phase markers in the narration: the printer folds the lab's plumbing.
+            c.arg("--explain").env(crate::step::PHASES_ENV, "1");
         }
         c.args(args)
             .env("NO_COLOR", "1")

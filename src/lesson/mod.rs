@@ -8,13 +8,20 @@
 //! adding a file here and one line to [`FILES`].
 
 pub mod check;
+pub mod claims;
+pub mod english;
 pub mod exec;
+mod fold;
+mod glossary;
+pub mod keys;
 pub mod model;
 mod print;
+mod proof;
 pub mod runner;
 pub mod snapshot;
 pub mod ui;
 pub mod vars;
+mod words;
 
 pub use model::{Article, Lang, Lesson};
 pub use print::print_script;
@@ -74,18 +81,20 @@ pub fn articles() -> Result<BTreeMap<String, Article>> {
     toml::from_str(ARTICLES).map_err(|e| Error::msg(format!("lessons/articles.toml: {e}")))
 }
 
-/// A lesson by name, or an error listing the names.
+/// A lesson by name, or an error (in the process's language) naming the closest lesson
+/// and listing them all.
 pub fn find(name: &str) -> Result<Lesson> {
     let all = lessons()?;
     let names: Vec<String> = all.iter().map(|l| l.name.clone()).collect();
     all.into_iter().find(|l| l.name == name).ok_or_else(|| {
-        Error::with_code(
-            format!(
-                "no lesson named {name:?}; lessons: {} (see `dockernet lesson list`)",
-                names.join(", ")
-            ),
-            2,
-        )
+        let lang = ui::language(None);
+        let list = names.join(", ");
+        let quoted = format!("{name:?}");
+        let msg = match claims::closest(name, &names) {
+            Some(near) => ui::trf(lang, "did_you_mean", &[&quoted, &near, &list]),
+            None => ui::trf(lang, "no_lesson", &[&quoted, &list]),
+        };
+        Error::with_code(msg, 2)
     })
 }
 
@@ -171,7 +180,7 @@ pub fn claim_ranges(claims: &[String]) -> String {
 pub fn render_list(rows: &[Summary], lang: Lang) -> String {
     let heads = match lang {
         Lang::En => ["NAME", "TITLE", "ARTICLES", "CLAIMS", "TIME"],
-        Lang::Zh => ["名称", "标题", "文章", "验证论点", "时长"],
+        Lang::Zh => ["名称", "标题", "文章", "文章说法", "时长"],
     };
     let cells: Vec<[String; 5]> = rows
         .iter()

@@ -3,10 +3,12 @@
 
 use super::check::{Verdict, clip};
 use super::exec::{Outcome, is_narration};
+use super::fold::{expand_tabs, fold_narration, glosses, warn_code};
 use super::model::{Article, Check, Lang, Lesson, Step};
-use super::snapshot::SpaceDiff;
-use super::ui::{Paint, tr, trf, width, wrap};
+use super::snapshot::{Section, SpaceDiff, is_plumbing};
+use super::ui::{Paint, text_width, tr, trf, width, wrap};
 use crate::lab::Lab;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 /// Most lines shown per changed section before "… and N more".
@@ -44,6 +46,8 @@ pub struct Printer {
     pub paint: Paint,
     /// Terminal width.
     pub width: usize,
+    /// The noise already explained once in this lesson (`M-DOWN`, `linkdown`, …).
+    glossed: RefCell<Vec<&'static str>>,
 }
 
 impl Printer {
@@ -55,6 +59,27 @@ impl Printer {
                 on: crate::ui::color_stdout(),
             },
             width: width(),
+            glossed: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Explain, once per lesson, the first `M-DOWN`, IPv6 link-local address or
+    /// `linkdown` route that `text` shows: the learner cannot place them alone.
+    fn gloss(&self, text: &str) {
+        for (key, sentence) in glosses(text, self.lang) {
+            if self.glossed.borrow().contains(&key) {
+                continue;
+            }
+            self.glossed.borrow_mut().push(key);
+            // A hanging indent: the sign stands out, the sentence lines up after it.
+            for (i, l) in wrap(sentence, self.width, 6).into_iter().enumerate() {
+                let l = if i == 0 {
+                    format!("    ⓘ {}", l.trim_start())
+                } else {
+                    l
+                };
+                println!("{}", self.paint.dim(&l));
+            }
         }
     }
 
@@ -154,7 +179,7 @@ impl Printer {
                 t.get(self.lang)
             );
             for l in wrap(&text, self.width, 2) {
-                println!("{}", p.warn(&l));
+                println!("{}", warn_code(&self.paint, &l));
             }
         }
         println!();
@@ -168,26 +193,32 @@ impl Printer {
     /// A command's narration (from `--explain`) and output.
     pub fn outcome(&self, out: &Outcome) {
         let p = &self.paint;
-        for l in out.stderr.lines() {
-            if is_narration(l) {
-                let t = l.trim_start();
-                let t = if t.starts_with('#') {
-                    p.dim(t)
-                } else {
-                    p.cmd(t)
-                };
-                println!("      {t}");
-            }
+        let narration: Vec<&str> = out.stderr.lines().filter(|l| is_narration(l)).collect();
+        for l in fold_narration(&narration, self.lang, self.width.saturating_sub(6)) {
+            let t = l.trim_start();
+            // Lines indented deeper than the narration's two spaces (a why on the
+            // line after its rule) keep their extra indent.
+            let extra = " ".repeat((l.len() - t.len()).saturating_sub(2));
+            let t = match t.split_once("  # ") {
+                // A why, or the rest of one wrapped under its first line.
+                _ if t.starts_with('#') || !extra.is_empty() => p.dim(t),
+                Some((cmd, why)) => format!("{}  {}", p.cmd(cmd), p.dim(&format!("# {why}"))),
+                None => p.cmd(t),
+            };
+            println!("      {extra}{t}");
         }
+        // Tabs expanded first: indented, a tab would jump to the next stop and break
+        // the columns of `brctl show` or /etc/hosts.
         for l in out.stdout.trim_end_matches('\n').lines() {
-            println!("    {l}");
+            println!("    {}", expand_tabs(l));
         }
         if out.stdout.trim().is_empty() && out.text().trim().is_empty() {
             println!("    {}", p.dim(&tr(self.lang, "no_output_shown")));
         }
         for l in out.stderr.lines().filter(|l| !is_narration(l)) {
-            println!("    {}", p.warn(l));
+            println!("    {}", p.warn(&expand_tabs(l)));
         }
+        self.gloss(&out.text());
     }
 
     /// A note in the step (sabotage, background output).
@@ -226,24 +257,61 @@ impl Printer {
             if s.created == Some(false) {
                 continue;
             }
+            // A new lab host (`lab up`): its lo and eth0 are the lab's plumbing, folded
+            // with the narration; docker0's address, route and rules are in the
+            // narration already, so only the bridge's link is shown again.
+            let new_host = s.created == Some(true) && s.ns == lab.host_ns();
+            let pad = s
+                .changes
+                .iter()
+                .map(|c| text_width(c.section.label(self.lang)))
+                .max()
+                .unwrap_or(0);
             for c in &s.changes {
-                println!("      {}", p.dim(c.section.label(self.lang)));
-                let lines = c
+                let lines: Vec<(bool, String)> = c
                     .removed
                     .iter()
-                    .map(|l| p.bad(&format!("- {l}")))
-                    .chain(c.added.iter().map(|l| p.good(&format!("+ {l}"))));
-                let total = c.removed.len() + c.added.len();
-                for l in lines.take(MAX_DIFF_LINES) {
-                    println!("        {l}");
+                    .map(|l| (false, format!("- {l}")))
+                    .chain(
+                        c.added
+                            .iter()
+                            .filter(|l| !(new_host && is_plumbing(c.section, l)))
+                            .map(|l| (true, format!("+ {l}"))),
+                    )
+                    .collect();
+                // The narration already lists docker0's address, route and rules, one
+                // line each: only its link (the bridge itself) is shown again.
+                if new_host && c.section != Section::Links {
+                    continue;
                 }
-                if total > MAX_DIFF_LINES {
-                    let more = trf(self.lang, "more_lines", &[&(total - MAX_DIFF_LINES)]);
+                self.section_lines(c.section.label(self.lang), pad, &lines);
+            }
+        }
+        println!();
+    }
+
+    /// One changed section: its label, then its lines; a single line goes on the
+    /// label's row (labels padded to `pad` columns) when it fits.
+    fn section_lines(&self, label: &str, pad: usize, lines: &[(bool, String)]) {
+        let p = &self.paint;
+        let paint = |(added, l): &(bool, String)| if *added { p.good(l) } else { p.bad(l) };
+        match lines {
+            [] => {}
+            [one] if 6 + pad + 2 + text_width(&one.1) <= self.width => {
+                let fill = " ".repeat(pad - text_width(label) + 2);
+                println!("      {}{fill}{}", p.dim(label), paint(one));
+            }
+            _ => {
+                println!("      {}", p.dim(label));
+                for l in lines.iter().take(MAX_DIFF_LINES) {
+                    println!("        {}", paint(l));
+                }
+                if lines.len() > MAX_DIFF_LINES {
+                    let more = trf(self.lang, "more_lines", &[&(lines.len() - MAX_DIFF_LINES)]);
                     println!("        {}", p.dim(&more));
                 }
             }
         }
-        println!();
     }
 
     fn ns_label(&self, lab: &Lab, ns: &str) -> String {
@@ -311,7 +379,12 @@ impl Printer {
             println!("        {}", p.dim(&format!("$ {c}")));
         }
         match v {
-            Verdict::Pass(Some(seen)) => println!("        {}", p.dim(&format!("→ {seen}"))),
+            Verdict::Pass(Some(seen)) => {
+                for l in seen.lines() {
+                    println!("        {}", p.dim(&format!("→ {l}")));
+                }
+                self.gloss(seen);
+            }
             Verdict::Fail { expected, seen } => {
                 self.labelled("expected", expected);
                 self.labelled("seen", seen);
@@ -332,7 +405,7 @@ impl Printer {
                 .map(|l| l[indent.min(l.len())..].to_string())
                 .collect()
         } else {
-            text.lines().map(String::from).collect()
+            text.lines().map(expand_tabs).collect()
         };
         let mut first = true;
         for line in lines {
@@ -360,7 +433,7 @@ impl Printer {
             self.paint.bold(&trf(self.lang, "bg_output", &[&id]))
         );
         for l in clip(text, 30).lines() {
-            println!("    {}", l.trim_end_matches('\r'));
+            println!("    {}", expand_tabs(l.trim_end_matches('\r')));
         }
         println!();
     }
@@ -395,7 +468,7 @@ pub fn print_script(lesson: &Lesson, lang: Lang) {
             out.command(&format!("dockernet {} &", b.run));
         }
         out.checks_head();
-        for c in &step.checks {
+        for c in step.checks.iter().filter(|c| !super::check::is_record(c)) {
             let claim = c
                 .claim
                 .as_deref()

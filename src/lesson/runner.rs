@@ -4,6 +4,7 @@
 
 use super::check::{self, Verdict};
 use super::exec::{BackgroundChild, Capture, Interrupted, Runner, Signals};
+use super::keys::Key;
 use super::model::{Lang, Lesson, Step};
 use super::print::Printer;
 use super::ui::{tr, trf};
@@ -51,11 +52,13 @@ impl From<Interrupted> for Stop {
 }
 
 /// Tally of check results.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Tally {
     passed: usize,
     failed: Vec<String>,
     skipped: usize,
+    /// Per check with a claim: its id, passed, failed (for the recap).
+    claims: Vec<(String, bool, bool)>,
 }
 
 /// One lesson being run.
@@ -68,7 +71,9 @@ struct Session<'a> {
     vars: Vars,
     tally: Tally,
     interactive: bool,
-    stdin: Option<tokio::sync::mpsc::UnboundedReceiver<String>>,
+    stdin: Option<super::keys::Keys>,
+    /// The last step's background output, for its checks run again (`r`).
+    logs: BTreeMap<String, Capture>,
 }
 
 /// Run a lesson; returns the exit status (0: all checks passed; 1: a check or command
@@ -76,25 +81,30 @@ struct Session<'a> {
 pub async fn run(lesson: &Lesson, opts: &Options) -> Result<i32> {
     crate::lab::require_root()?;
     if opts.step == 0 || opts.step > lesson.steps.len() {
-        return Err(Error::with_code(
-            format!(
-                "--step {}: lesson {} has steps 1 to {}",
-                opts.step,
-                lesson.name,
-                lesson.steps.len()
-            ),
-            2,
-        ));
+        let n = lesson.steps.len();
+        let msg = trf(opts.lang, "bad_step", &[&opts.step, &lesson.name, &n]);
+        return Err(Error::with_code(msg, 2));
     }
     let own = opts.lab.is_none();
     let lab = Lab::new(opts.lab.as_deref().unwrap_or(&lesson.lab_name()))?;
     let exists =
         lab.dir().exists() || !crate::netns::list_with_prefix(&lab.netns_prefix()).is_empty();
     if exists && !own {
-        return Err(Error::msg(format!(
-            "lab {0} already exists and a lesson needs a fresh one: remove it with `dockernet --lab {0} lab down`, or leave out --lab",
-            lab.name
-        )));
+        return Err(Error::msg(
+            tr(opts.lang, "lab_taken").replace("{0}", &lab.name),
+        ));
+    }
+    // The lesson's own lab, kept by an earlier `--keep` (or left by a crash): never
+    // removed without asking, or `--yes`.
+    if exists && !opts.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::msg(
+                tr(opts.lang, "kept_refuse").replace("{0}", &lab.name),
+            ));
+        }
+        if !super::keys::confirm(&trf(opts.lang, "kept_ask", &[&lab.name])) {
+            return Err(Error::msg(trf(opts.lang, "kept_left", &[&lab.name])));
+        }
     }
     let signals = Signals::install();
     let runner = Runner::new(&lab.name, opts.lang, signals.clone())
@@ -107,8 +117,9 @@ pub async fn run(lesson: &Lesson, opts: &Options) -> Result<i32> {
         runner,
         out: Printer::new(opts.lang),
         tally: Tally::default(),
-        interactive: !opts.yes && std::io::stdin().is_terminal(),
+        interactive: !opts.yes && super::keys::wanted(),
         stdin: None,
+        logs: BTreeMap::new(),
     };
     let _guard = PanicGuard(Some(s.lab.name.clone()));
     if exists {
@@ -154,8 +165,8 @@ pub async fn run(lesson: &Lesson, opts: &Options) -> Result<i32> {
     }
 }
 
-/// Removes the lesson's lab if the lesson dies by a panic before its own clean-up (a
-/// closed stdout, as in `dockernet lesson bridge --yes | head`, makes `println!` panic).
+/// Removes the lesson's lab if the lesson dies by a panic before its own clean-up, when
+/// nothing catches it (`cli::lesson` catches a closed stdout's panic and cleans up itself).
 struct PanicGuard(Option<String>);
 
 impl Drop for PanicGuard {
@@ -200,37 +211,28 @@ impl Session<'_> {
         );
     }
 
-    /// Wait for Enter (true) or `q` (false).
-    async fn prompt(&mut self, key: &str) -> std::result::Result<bool, Interrupted> {
+    /// Wait for a key (see [`super::keys`]); without prompts, go on. `again`: whether
+    /// `r` (the step's checks again) means something here.
+    async fn prompt(&mut self, key: &str, again: bool) -> std::result::Result<Key, Interrupted> {
         if !self.interactive {
-            return Ok(true);
+            return Ok(Key::Next);
         }
-        let rx = self.stdin.get_or_insert_with(|| {
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-            // A plain thread, not the runtime's blocking pool: it may stay blocked in
-            // read(2) when the lesson ends, and must not hold the process up.
-            std::thread::spawn(move || {
-                let mut line = String::new();
-                while std::io::stdin().read_line(&mut line).unwrap_or(0) > 0 {
-                    if tx.send(std::mem::take(&mut line)).is_err() {
-                        break;
-                    }
-                }
-            });
-            rx
-        });
-        print!("{} ", self.out.paint.dim(&tr(self.opts.lang, key)));
-        let _ = std::io::Write::flush(&mut std::io::stdout());
+        let keys = self.stdin.get_or_insert_with(super::keys::Keys::start);
         let signals = self.runner.signals().clone();
-        let line = tokio::select! {
-            l = rx.recv() => l,
-            _ = signals.wait() => return Err(Interrupted),
-        };
-        println!();
-        Ok(match line {
-            Some(l) => !l.trim().eq_ignore_ascii_case("q"),
-            None => true,
-        })
+        let (lang, paint) = (self.opts.lang, self.out.paint);
+        keys.ask(&tr(lang, key), again, lang, &paint, &signals)
+            .await
+    }
+
+    /// Run a step's checks again (`r`), in place of their first results.
+    async fn again(&mut self, step: &Step, mark: &Tally) -> std::result::Result<(), Stop> {
+        self.tally = mark.clone();
+        let mut only = step.clone();
+        only.show.clear();
+        let logs = std::mem::take(&mut self.logs);
+        let result = self.views_and_checks(&only, &logs).await;
+        self.logs = logs;
+        result
     }
 
     async fn steps(&mut self) -> Stop {
@@ -244,7 +246,7 @@ impl Session<'_> {
         let articles = articles().unwrap_or_default();
         let lang = self.opts.lang;
         self.out.header(self.lesson, &articles, &self.lab.name);
-        if !self.prompt("prompt_start").await? {
+        if self.prompt("prompt_start", false).await? == Key::Quit {
             return Err(Stop::Quit);
         }
         let label = trf(lang, "setup", &[&self.lab.name]);
@@ -264,17 +266,53 @@ impl Session<'_> {
         let total = self.lesson.steps.len();
         for (i, step) in self.lesson.steps.iter().enumerate().skip(start - 1) {
             self.out.step_head(i + 1, total, step, &articles);
+            let mark = self.tally.clone();
             self.step(step).await?;
-            if i + 1 < total && !self.prompt("prompt").await? {
-                println!("{}", trf(lang, "stopped_at", &[&(i + 1)]));
-                return Err(Stop::Quit);
+            let prompt = if i + 1 < total {
+                "prompt"
+            } else {
+                "prompt_end"
+            };
+            loop {
+                match self.prompt(prompt, true).await? {
+                    Key::Again => self.again(step, &mark).await?,
+                    Key::Quit if i + 1 < total => {
+                        println!("{}", trf(lang, "stopped_at", &[&(i + 1)]));
+                        return Err(Stop::Quit);
+                    }
+                    _ => break,
+                }
             }
         }
+        self.recap();
         if let Some(o) = &self.lesson.outro {
             self.out.text(o.get(lang));
             println!();
         }
         Ok(())
+    }
+
+    /// The recap before the outro: the steps that ran, their commands, the claims.
+    fn recap(&self) {
+        let steps: Vec<usize> = (self.opts.step - 1..self.lesson.steps.len()).collect();
+        let mut commands: Vec<String> = Vec::new();
+        for &i in &steps {
+            for c in &self.lesson.steps[i].run {
+                let shown = match self.vars.argv(c) {
+                    Ok(argv) => self.shown(&argv),
+                    Err(_) => format!("dockernet {c}"),
+                };
+                if !commands.contains(&shown) {
+                    commands.push(shown);
+                }
+            }
+        }
+        let o = super::claims::Outcomes {
+            steps,
+            commands,
+            checks: self.tally.claims.clone(),
+        };
+        super::claims::print_recap(&self.out, self.lesson, &o);
     }
 
     /// Run a setup command without showing it; a failure ends the lesson.
@@ -381,6 +419,7 @@ impl Session<'_> {
             let text = child.stop().await;
             self.out.background_output(&id, &text);
         }
+        self.logs = logs;
         result
     }
 
@@ -396,7 +435,9 @@ impl Session<'_> {
         if step.checks.is_empty() {
             return Ok(());
         }
-        self.out.checks_head();
+        if step.checks.iter().any(|c| !check::is_record(c)) {
+            self.out.checks_head();
+        }
         for c in &step.checks {
             let mut ctx = check::Context {
                 runner: &self.runner,
@@ -405,6 +446,17 @@ impl Session<'_> {
                 lang: self.opts.lang,
             };
             let verdict = check::evaluate(c, &mut ctx).await?;
+            // A value recorded for later is not a check: shown only if it failed.
+            if check::is_record(c) && !matches!(verdict, Verdict::Fail { .. }) {
+                continue;
+            }
+            if let Some(id) = &c.claim {
+                let (pass, fail) = (
+                    matches!(verdict, Verdict::Pass(_)),
+                    matches!(verdict, Verdict::Fail { .. }),
+                );
+                self.tally.claims.push((id.clone(), pass, fail));
+            }
             let commands = check::commands(c, &self.vars);
             self.out.check(c, &commands, &verdict);
             match verdict {

@@ -40,11 +40,11 @@ impl Section {
             (Section::Routes, Lang::En) => "routes",
             (Section::Ports, Lang::En) => "bridge ports",
             (Section::Rules, Lang::En) => "iptables",
-            (Section::Links, Lang::Zh) => "网络接口",
+            (Section::Links, Lang::Zh) => "网卡",
             (Section::Addresses, Lang::Zh) => "IP 地址",
             (Section::Routes, Lang::Zh) => "路由",
             (Section::Ports, Lang::Zh) => "网桥端口",
-            (Section::Rules, Lang::Zh) => "iptables 规则",
+            (Section::Rules, Lang::Zh) => "iptables",
         }
     }
 
@@ -116,6 +116,26 @@ async fn space(ns: &str, runner: &Runner) -> Result<Space, Interrupted> {
     Ok(space)
 }
 
+/// The lab host's link to the LAN (`lab up` makes it; Docker does not).
+const UPLINK: &str = "eth0";
+
+/// True for a normalised line of the lab host that is the lab's plumbing, not
+/// Docker's: its `lo` and its uplink `eth0`, their addresses and routes. A lesson folds
+/// them when `lab up` creates the host, so that docker0 is what the learner sees.
+pub fn is_plumbing(section: Section, line: &str) -> bool {
+    let w = words(line);
+    let ours = |dev: &str| dev == "lo" || dev.split('@').next() == Some(UPLINK);
+    match section {
+        // `2: eth0@if4 <...> MAC`
+        Section::Links => w.get(1).is_some_and(|d| ours(d)),
+        // `eth0 inet 198.51.100.2/24 ...`
+        Section::Addresses => w.first().is_some_and(|d| ours(d)),
+        // `default via 198.51.100.1 dev eth0`
+        Section::Routes => w.windows(2).any(|p| p[0] == "dev" && ours(p[1])),
+        Section::Ports | Section::Rules => false,
+    }
+}
+
 fn words(line: &str) -> Vec<&str> {
     line.split_whitespace().collect()
 }
@@ -155,12 +175,25 @@ fn addr_line(line: &str) -> Option<String> {
     Some(w.join(" "))
 }
 
+/// `172.17.0.0/16 dev docker0 proto kernel scope link src 172.17.0.1 linkdown` →
+/// `172.17.0.0/16 dev docker0 scope link src 172.17.0.1`: `linkdown` comes and goes
+/// with the bridge's carrier, and `proto kernel` is every address's own subnet route
+/// (`scope link src` says as much), left out so that a diff line fits the terminal.
 fn route_line(line: &str) -> Option<String> {
-    let w: Vec<&str> = words(line)
-        .into_iter()
-        .filter(|x| *x != "linkdown")
-        .collect();
-    (!w.is_empty()).then(|| w.join(" "))
+    let w: Vec<&str> = words(line);
+    let mut out: Vec<&str> = Vec::new();
+    let mut i = 0;
+    while i < w.len() {
+        match (w[i], w.get(i + 1)) {
+            ("linkdown", _) => i += 1,
+            ("proto", Some(&"kernel")) => i += 2,
+            (x, _) => {
+                out.push(x);
+                i += 1;
+            }
+        }
+    }
+    (!out.is_empty()).then(|| out.join(" "))
 }
 
 /// `5: vethX@if2: <...> mtu 1500 master docker0 state forwarding ...` →
@@ -295,12 +328,50 @@ mod tests {
         assert_eq!(
             route_line("172.17.0.0/16 dev docker0 proto kernel scope link src 172.17.0.1 linkdown")
                 .unwrap(),
-            "172.17.0.0/16 dev docker0 proto kernel scope link src 172.17.0.1"
+            "172.17.0.0/16 dev docker0 scope link src 172.17.0.1"
         );
         assert_eq!(
             port_line("5: veth1@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 master docker0 state forwarding priority 32 cost 2").unwrap(),
             "docker0: veth1"
         );
+    }
+
+    #[test]
+    fn the_host_plumbing_is_told_apart_from_docker0() {
+        for (section, line) in [
+            (Section::Links, "1: lo <LOOPBACK,UP>"),
+            (
+                Section::Links,
+                "2: eth0@if4 <BROADCAST,MULTICAST,UP> ea:82:10:8f:21:78",
+            ),
+            (
+                Section::Addresses,
+                "eth0 inet 198.51.100.2/24 brd 198.51.100.255 scope global",
+            ),
+            (Section::Routes, "default via 198.51.100.1 dev eth0"),
+        ] {
+            assert!(is_plumbing(section, line), "{line}");
+        }
+        for (section, line) in [
+            (
+                Section::Links,
+                "3: docker0 <BROADCAST,MULTICAST,UP> 02:42:d4:c5:c1:08",
+            ),
+            (
+                Section::Addresses,
+                "docker0 inet 172.17.0.1/16 brd 172.17.255.255 scope global",
+            ),
+            (
+                Section::Routes,
+                "172.17.0.0/16 dev docker0 scope link src 172.17.0.1",
+            ),
+            (
+                Section::Rules,
+                "nat    -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE",
+            ),
+        ] {
+            assert!(!is_plumbing(section, line), "{line}");
+        }
     }
 
     #[test]

@@ -56,22 +56,22 @@ const WORDS: &[(&str, &str, &str)] = &[
     (
         "veth_pair",
         "the host's vethX@ifN names eth0's index, and eth0@ifM names the veth's index",
-        "宿主机上 vethX@ifN 的 N 是容器 eth0 的序号，eth0@ifM 的 M 是 veth 的序号",
+        "宿主机上 vethX@ifN 的 N 是容器 eth0 的标号，eth0@ifM 的 M 是 veth 的标号",
     ),
     ("step", "Step {} of {}", "第 {} 步（共 {} 步）"),
     ("article", "Article", "文章"),
     ("today", "Docker today", "如今的 Docker"),
-    ("changed", "What changed in the kernel", "内核中的变化"),
+    ("changed", "What changed in the kernel", "内核里的变化"),
     (
         "unchanged",
         "Nothing changed in the kernel's network state.",
-        "内核的网络状态没有任何变化。",
+        "内核的网络状态没有变化。",
     ),
     ("host", "lab host", "实验宿主机"),
     ("container", "container", "容器"),
     ("new_ns", "new network namespace", "新建的网络命名空间"),
-    ("gone_ns", "network namespace removed", "网络命名空间已删除"),
-    ("more_lines", "… and {} more", "……另有 {} 行"),
+    ("gone_ns", "network namespace removed", "已删除网络命名空间"),
+    ("more_lines", "… and {} more", "……还有 {} 行"),
     ("checks", "Checks", "检查"),
     ("expected", "expected", "预期"),
     ("seen", "seen", "实际"),
@@ -79,13 +79,13 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("skipped", "skipped", "已跳过"),
     (
         "prompt",
-        "[Enter] next step · [q] quit",
-        "[回车] 下一步 · [q] 退出",
+        "[Enter] next step · [r] checks again · [q] quit · [?] keys",
+        "[回车] 下一步 · [r] 重新检查 · [q] 退出 · [?] 按键说明",
     ),
     (
         "prompt_start",
-        "[Enter] start · [q] quit",
-        "[回车] 开始 · [q] 退出",
+        "[Enter] start · [q] quit · [?] keys",
+        "[回车] 开始 · [q] 退出 · [?] 按键说明",
     ),
     (
         "summary",
@@ -109,7 +109,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     (
         "catching_up",
         "Running steps 1–{} quietly …",
-        "正在静默执行第 1–{} 步 ……",
+        "正在悄悄执行第 1–{} 步……",
     ),
     (
         "command_failed",
@@ -124,7 +124,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     (
         "type_yourself",
         "Every command runs in lab {0}: to type one yourself, add `--lab {0}` (run the lesson with --keep to explore afterwards), for example:",
-        "所有命令都在实验环境 {0} 中执行：自己动手输入时加上 `--lab {0}`（想在课程结束后继续探索，运行课程时加 --keep），例如：",
+        "本课的命令都在实验环境 {0} 里执行。自己输入命令时加上 `--lab {0}`（课程结束后还想继续探索，运行课程时加 --keep），例如：",
     ),
     (
         "stale_lab",
@@ -133,15 +133,16 @@ const WORDS: &[(&str, &str, &str)] = &[
     ),
     ("bg_output", "{} printed:", "{} 的输出："),
     ("stopped_at", "Stopped after step {}.", "在第 {} 步后停止。"),
-    ("claims", "claims", "验证论点"),
+    ("claims", "claims", "文章说法"),
     ("lesson_fail", "lesson {} failed", "课程 {} 未通过"),
-    ("done", "Lesson complete.", "课程完成。"),
+    ("done", "Lesson complete.", "本课结束。"),
 ];
 
 /// The engine's word `key` in `lang`.
 pub fn tr(lang: Lang, key: &str) -> String {
     WORDS
         .iter()
+        .chain(super::words::WORDS)
         .find(|w| w.0 == key)
         .map(|w| match lang {
             Lang::En => w.1,
@@ -270,6 +271,11 @@ fn no_break_before(c: char) -> bool {
     "，。、；：！？）》」』】”’,.;:!?)".contains(c)
 }
 
+/// Punctuation that must not end a line (Chinese typesetting): opening brackets and quotes.
+fn no_break_after(c: char) -> bool {
+    "（《「『【“‘".contains(c)
+}
+
 fn is_cjk_punct(c: char) -> bool {
     "，。、；：！？（）《》「」『』【】“”‘’".contains(c)
 }
@@ -363,13 +369,15 @@ fn units(text: &str) -> Vec<(String, bool)> {
         } else if no_break_before(c) {
             cur.push(c);
         } else if is_wide(c) {
-            flush(&mut cur, &mut out, &mut space_before);
+            if !cur.ends_with(no_break_after) {
+                flush(&mut cur, &mut out, &mut space_before);
+            }
             cur.push(c);
         } else {
             if cur
                 .chars()
                 .last()
-                .is_some_and(|p| is_wide(p) || is_cjk_punct(p))
+                .is_some_and(|p| (is_wide(p) || is_cjk_punct(p)) && !no_break_after(p))
             {
                 flush(&mut cur, &mut out, &mut space_before);
             }
@@ -442,6 +450,19 @@ mod tests {
         assert_eq!(join_lines(&["网桥，", "docker0"]), "网桥，docker0");
         let l = wrap("first\n\n- item one\n- item two", 80, 0);
         assert_eq!(l, ["first", "", "- item one", "- item two"]);
+    }
+
+    #[test]
+    fn opening_brackets_stay_with_what_follows() {
+        for w in 14..30 {
+            for l in wrap(
+                "自己输入命令时加上 `--lab x`（课程结束后还想继续探索）。",
+                w,
+                0,
+            ) {
+                assert!(!l.ends_with('（'), "{w}: {l}");
+            }
+        }
     }
 
     #[test]

@@ -40,8 +40,16 @@ fn key_values(list: &[String], what: &str) -> Result<BTreeMap<String, String>> {
     for kv in list {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
         if k.is_empty() {
-            return Err(Error::msg(format!(
-                "invalid {what} {kv:?}: expected KEY=VALUE"
+            return Err(Error::msg(crate::ui::tr(
+                format!("invalid {what} {kv:?}: expected KEY=VALUE"),
+                format!(
+                    "{} {kv:?} 无效：应为 KEY=VALUE 的形式",
+                    match what {
+                        "option" => "选项",
+                        "label" => "标签",
+                        other => other,
+                    }
+                ),
             )));
         }
         out.insert(k.to_string(), v.to_string());

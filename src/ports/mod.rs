@@ -9,6 +9,7 @@ pub use spec::{Publish, parse_expose, parse_publish};
 
 use crate::error::{Context, Error, Result};
 use crate::firewall::{Op, Rule};
+use crate::ui::tr;
 use crate::util::ProcRef;
 use std::io::Read;
 use std::net::Ipv4Addr;
@@ -104,7 +105,10 @@ pub fn port_rules(
             &format!(
                 "-d {container}/32 ! -i {bridge} -o {bridge} -p {proto} -m {proto} --dport {cport} -j ACCEPT"
             ),
-            &format!("let forwarded packets through to {container}:{cport}"),
+            &tr(
+                format!("let forwarded packets through to {container}:{cport}"),
+                format!("放行转发到 {container}:{cport} 的数据包"),
+            ),
         )),
         Op::Append(Rule::new(
             "nat",
@@ -112,7 +116,10 @@ pub fn port_rules(
             &format!(
                 "-s {container}/32 -d {container}/32 -p {proto} -m {proto} --dport {cport} -j MASQUERADE"
             ),
-            "masquerade a container that reaches its own published port",
+            &tr(
+                "masquerade a container that reaches its own published port",
+                "容器访问自己映射出去的端口时，对它做 MASQUERADE",
+            ),
         )),
         Op::Append(Rule::new(
             "nat",
@@ -120,7 +127,10 @@ pub fn port_rules(
             &format!(
                 "{dst}{not_from_bridge}-p {proto} -m {proto} --dport {hport} -j DNAT --to-destination {container}:{cport}"
             ),
-            &format!("port forwarding: the host's port {hport} goes to {container}:{cport}"),
+            &tr(
+                format!("port forwarding: the host's port {hport} goes to {container}:{cport}"),
+                format!("端口映射：宿主机的 {hport} 端口转到 {container}:{cport}"),
+            ),
         )),
     ]
 }

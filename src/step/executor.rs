@@ -8,11 +8,15 @@ use crate::firewall::{self, Batch};
 use crate::link::{Netlink, parse_mac};
 use crate::netns;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 mod together;
 
 pub use together::UndoLog;
+
+/// The environment variable that asks for phase markers in the narration
+/// ([`Executor::phase`]); lessons set it for the commands they narrate.
+pub const PHASES_ENV: &str = "DOCKERNET_PHASES";
 
 /// How steps are carried out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +148,16 @@ impl Executor {
         self.transcript.push(line.to_string());
         if self.mode != Mode::Quiet {
             eprintln!("{}", crate::ui::narration(line, self.color));
+        }
+    }
+
+    /// Mark the start of a phase of the narration (`world`, `host`, `daemon`) for a
+    /// program that reads it: a lesson folds the lab's plumbing into one line. Printed
+    /// only when narrating with [`PHASES_ENV`] set, so `--explain` for a person is as
+    /// before.
+    pub fn phase(&mut self, name: &str) {
+        if self.mode != Mode::Quiet && std::env::var_os(PHASES_ENV).is_some() {
+            eprintln!("  #@ {name}");
         }
     }
 
@@ -320,6 +334,12 @@ impl Executor {
             }
             Step::UtsAdd { path, hostname } => netns::create_uts(&PathBuf::from(path), hostname),
             Step::UtsDel { path } => netns::remove_ns_file(&PathBuf::from(path)),
+            Step::TmpfsAdd {
+                path,
+                options,
+                linked,
+            } => crate::util::mount_tmpfs(Path::new(path), options, linked),
+            Step::Umount { path } => crate::util::unmount(Path::new(path)),
             Step::BridgeAdd { ns, name, mac } => {
                 let mac = parse_mac(mac).ok_or_else(|| Error::msg(format!("bad MAC {mac}")))?;
                 self.netlink(ns)

@@ -6,7 +6,7 @@
 
 mod executor;
 
-pub use executor::{Executor, Mode, UndoLog};
+pub use executor::{Executor, Mode, PHASES_ENV, UndoLog};
 
 use crate::error::{Error, Result};
 use crate::firewall::Batch;
@@ -36,6 +36,23 @@ pub enum Step {
     /// Remove a persistent UTS namespace.
     UtsDel {
         /// Where the namespace is bind-mounted.
+        path: String,
+    },
+    /// `mkdir -p PATH && mount -t tmpfs -o OPTIONS tmpfs PATH`, then for each of
+    /// `linked` a directory in it and a link to that from PATH's parent: the lab's
+    /// records in memory, as `/run` is on most machines.
+    TmpfsAdd {
+        /// Mount point (created 0700 if missing).
+        path: String,
+        /// tmpfs options (`mode=0700,size=1g`).
+        options: String,
+        /// Directories made inside and linked from beside it (`containers`).
+        #[serde(default)]
+        linked: Vec<String>,
+    },
+    /// `umount PATH` (lazily: nothing may still use it, but nothing must keep it either).
+    Umount {
+        /// Mount point.
         path: String,
     },
     /// `ip -n NS link add NAME address MAC type bridge; ip -n NS link set NAME up`
@@ -132,6 +149,28 @@ impl Step {
                 "touch {path} && unshare --uts={path} hostname {hostname}"
             )],
             Step::UtsDel { path } => vec![format!("umount {path} && rm {path}")],
+            Step::TmpfsAdd {
+                path,
+                options,
+                linked,
+            } => {
+                let mut out = vec![format!(
+                    "mkdir -p {path} && mount -t tmpfs -o {options} tmpfs {path}"
+                )];
+                if !linked.is_empty() {
+                    let parent = std::path::Path::new(path)
+                        .parent()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
+                    let name = path.rsplit('/').next().unwrap_or(path);
+                    out.push(format!(
+                        "for d in {}; do mkdir {path}/$d && ln -s {name}/$d {parent}/$d; done",
+                        linked.join(" ")
+                    ));
+                }
+                out
+            }
+            Step::Umount { path } => vec![format!("umount {path}")],
             Step::BridgeAdd { ns, name, mac } => vec![
                 format!("ip -n {ns} link add {name} address {mac} type bridge"),
                 format!("ip -n {ns} link set {name} up"),
@@ -190,6 +229,7 @@ impl Step {
         match self {
             Step::NetnsAdd { name } => Some(Step::NetnsDel { name: name.clone() }),
             Step::UtsAdd { path, .. } => Some(Step::UtsDel { path: path.clone() }),
+            Step::TmpfsAdd { path, .. } => Some(Step::Umount { path: path.clone() }),
             Step::BridgeAdd { ns, name, .. } => Some(Step::LinkDel {
                 ns: ns.clone(),
                 name: name.clone(),
@@ -225,6 +265,28 @@ pub fn parse_cidr(cidr: &str) -> Result<(Ipv4Addr, u8)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tmpfs_is_narrated_with_its_links_and_undone_by_umount() {
+        let s = Step::TmpfsAdd {
+            path: "/run/dockernet/l/mem".into(),
+            options: "mode=0700,size=1g".into(),
+            linked: vec!["containers".into(), "names".into()],
+        };
+        assert_eq!(
+            s.commands(),
+            vec![
+                "mkdir -p /run/dockernet/l/mem && mount -t tmpfs -o mode=0700,size=1g tmpfs /run/dockernet/l/mem",
+                "for d in containers names; do mkdir /run/dockernet/l/mem/$d && ln -s mem/$d /run/dockernet/l/$d; done",
+            ]
+        );
+        assert_eq!(
+            s.inverse(),
+            Some(Step::Umount {
+                path: "/run/dockernet/l/mem".into()
+            })
+        );
+    }
 
     #[test]
     fn veth_narration_is_a_real_ip_command() {

@@ -127,7 +127,10 @@ pub(super) fn write_link_lines(
         None => {}
     }
     if annotate && let Some(owner) = &link.peer_owner {
-        out.push_str(&format!("  # peer: {owner}"));
+        out.push_str(&crate::ui::tr(
+            format!("  # peer: {owner}"),
+            format!("  # 对端：{owner}"),
+        ));
     }
     out.push('\n');
 }

@@ -138,8 +138,13 @@ impl Executor {
                 })
                 .collect();
             for (_, link) in &owned {
-                self.narrate(&format!(
-                    "# {link} goes with its peer's namespace (a veth pair dies with either end)"
+                self.narrate(&crate::ui::tr(
+                    format!(
+                        "# {link} goes with its peer's namespace (a veth pair dies with either end)"
+                    ),
+                    format!(
+                        "# {link} 随对端的命名空间一起消失（veth pair 一端被删，另一端也就没了）"
+                    ),
                 ));
             }
             if self.mode == Mode::DryRun || !netns::exists(ns) {

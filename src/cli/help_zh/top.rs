@@ -1,0 +1,139 @@
+//! Chinese texts of dockernet itself (its global flags and exit codes), `lab`, `host`,
+//! `world`, `info`, `version`, `dns`, `show` and `completion`, and the possible values.
+
+use super::catalog::ArgTexts;
+
+/// Command abouts by path.
+pub(super) const ABOUTS: &[(&str, &str)] = &[
+    (
+        "",
+        "用真实的内核对象一步步重建 Docker 的 Linux 网络，一切都在封闭的实验环境里进行",
+    ),
+    ("lab", "创建、查看或删除实验环境"),
+    ("lab up", "创建实验环境（第一条需要它的命令也会自动创建）"),
+    (
+        "lab down",
+        "删除实验环境的一切：命名空间、网卡、规则、进程和文件",
+    ),
+    (
+        "lab status",
+        "查看有哪些对象、哪些进程在运行，以及损坏或遗留的东西",
+    ),
+    (
+        "host",
+        "在实验环境的 Docker 宿主机上运行命令（默认打开 shell）",
+    ),
+    (
+        "world",
+        "在外部世界（局域网和“互联网”）运行命令（默认打开 shell）",
+    ),
+    ("info", "显示系统范围的信息（docker info）"),
+    ("version", "显示 dockernet 的版本信息（docker version）"),
+    ("dns", "列出容器内嵌的 DNS 服务器（127.0.0.11）能解析的名字"),
+    ("show", "像 ip、brctl、iptables 那样显示内核的实时状态"),
+    (
+        "show links",
+        "网卡，同 `ip link`（veth 显示为 vethX@ifN，并注明对端属于谁）",
+    ),
+    ("show addr", "地址，同 `ip addr`"),
+    ("show routes", "路由，同 `ip route`"),
+    ("show bridges", "网桥及其端口，同 `brctl show`"),
+    ("show rules", "iptables 规则及计数，同 `iptables -vnL`"),
+    (
+        "completion",
+        "打印 shell 补全脚本，能补全实验环境里的容器、网络和课程名：\n`source <(dockernet completion bash)`",
+    ),
+];
+
+/// Argument helps.
+pub(super) const ARGS: &[ArgTexts] = &[
+    ArgTexts {
+        paths: &[""],
+        args: &[
+            ("lab", "使用哪个实验环境（每个都有自己的一组命名空间）"),
+            ("explain", "边执行边把每个内核步骤打印成等价的命令"),
+            ("dry_run", "只打印步骤，不做任何改动"),
+            ("lang", "说明和消息的语言（默认取自 LANG / LC_ALL）"),
+            ("no_color", "输出不带颜色（也遵循 NO_COLOR）"),
+        ],
+    },
+    ArgTexts {
+        paths: &["lab up"],
+        args: &[
+            (
+                "userland_proxy",
+                "Docker 的 --userland-proxy：设为 false 时\n改用 hairpin NAT 和 route_localnet",
+            ),
+            (
+                "icc",
+                "Docker 的 --icc：设为 false 时，\ndocker0 上的容器不能互相通信（旧式 link 除外）",
+            ),
+        ],
+    },
+    ArgTexts {
+        paths: &["lab status"],
+        args: &[("format", "输出格式")],
+    },
+    ArgTexts {
+        paths: &["host", "world"],
+        args: &[("command", "要运行的命令及其参数（默认：交互式 shell）")],
+    },
+    ArgTexts {
+        paths: &["info"],
+        args: &[(
+            "format",
+            "用自定义模板格式化输出：'json' 输出 JSON；\n'{{ .Plugins.Network }}' 执行这个 Go 模板",
+        )],
+    },
+    ArgTexts {
+        paths: &["version"],
+        args: &[(
+            "format",
+            "用自定义模板格式化输出：'json' 输出 JSON；\n'{{.Server.Version}}' 执行这个 Go 模板",
+        )],
+    },
+    ArgTexts {
+        paths: &["dns"],
+        args: &[("container", "容器名或 ID"), ("format", "输出格式")],
+    },
+    ArgTexts {
+        paths: &[
+            "show links",
+            "show addr",
+            "show routes",
+            "show bridges",
+            "show rules",
+        ],
+        args: &[("on", "`host`（默认）、`world`，或容器名、容器 ID")],
+    },
+    ArgTexts {
+        paths: &["show links", "show addr", "show routes", "show bridges"],
+        args: &[("raw", "原样打印真实工具的输出（不加对端注释）")],
+    },
+    ArgTexts {
+        paths: &["show rules"],
+        args: &[("table", "只看这张表（`filter`、`nat` 等）")],
+    },
+    ArgTexts {
+        paths: &["completion"],
+        args: &[("shell", "哪种 shell")],
+    },
+];
+
+/// Texts after the options.
+pub(super) const AFTER_HELP: &[(&str, &str)] = &[(
+    "",
+    "退出码与 Docker 相同：
+  125  `run` / `create` 被拒绝（端口或名称已被占用、参数不对）
+  126  容器的命令无法调用
+  127  找不到容器的命令
+其余情况是容器命令自己的退出码；其他错误为 1，用法错误为 2。",
+)];
+
+/// Possible values' helps, by value name.
+pub(super) const VALUES: &[(&str, &str)] = &[
+    ("en", "English"),
+    ("zh", "中文"),
+    ("table", "Docker 的表格布局"),
+    ("json", "JSON，供程序读取"),
+];
