@@ -60,7 +60,7 @@ fn main() {
     // Parsed with the Chinese help texts under `--lang zh` or a Chinese locale.
     let cli = match cli::help_zh::parse(&raw) {
         Ok(c) => c,
-        Err(e) => e.exit(),
+        Err(e) => cli::help_zh::exit_with(e, &raw),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

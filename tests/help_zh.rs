@@ -180,3 +180,32 @@ fn english_help_unchanged() {
     assert!(top.contains("\nExit status, as Docker's: 125"), "{top}");
     assert!(!top.contains("用法"), "{top}");
 }
+
+#[test]
+fn usage_errors_in_chinese_and_english() {
+    let run = |lang: &str, args: &[&str]| {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env("LANG", lang)
+            .env("NO_COLOR", "1");
+        run_cmd(c)
+    };
+    let o = run("C.UTF-8", &["--lang", "zh", "netwrk", "ls"]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("错误：没有子命令 'netwrk'"), "{err}");
+    assert!(err.contains("'network'"), "a suggestion: {err}");
+    assert!(english_lines(&err).is_empty(), "English lines in: {err}");
+    let o = run("zh_CN.UTF-8", &["network", "create"]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(err.contains("缺少必需的参数：<NAME>"), "{err}");
+    assert!(err.contains("用法：dockernet network create"), "{err}");
+    let o = run("C.UTF-8", &["netwrk"]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        err.starts_with("error: unrecognized subcommand 'netwrk'"),
+        "{err}"
+    );
+}

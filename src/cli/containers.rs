@@ -211,7 +211,15 @@ pub async fn run(lab: &Lab, mode: Mode, a: RunArgs) -> Result<i32> {
     // an image name.
     if let Some(flag) = a.args.first().filter(|w| w.starts_with('-') && *w != "--") {
         return Err(Error::with_code(
-            format!("unknown flag: {flag} (options go before IMAGE; see 'dockernet run --help')"),
+            // Docker's words first ("unknown flag: --x"), then ours.
+            crate::ui::tr(
+                format!(
+                    "unknown flag: {flag} (options go before IMAGE; see 'dockernet run --help')"
+                ),
+                format!(
+                    "unknown flag: {flag}（选项要写在镜像名之前；参见 'dockernet run --help'）"
+                ),
+            ),
             EXIT_REFUSED,
         ));
     }

@@ -8,6 +8,7 @@
 
 mod catalog;
 mod containers;
+pub mod errors;
 mod lesson;
 mod network;
 mod top;
@@ -32,6 +33,22 @@ pub fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
     let mut cmd = localized(args.first());
     let mut matches: ArgMatches = cmd.try_get_matches_from_mut(args)?;
     Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))
+}
+
+/// Print a parse error and exit, as `clap::Error::exit` does — in Chinese when the
+/// language is (usage errors; help and version are already the localized tree's).
+pub fn exit_with(e: clap::Error, args: &[OsString]) -> ! {
+    if !wants_chinese(args) {
+        e.exit()
+    }
+    let code = e.exit_code();
+    match errors::render(e) {
+        Ok(text) => {
+            eprint!("{text}");
+            std::process::exit(code)
+        }
+        Err(e) => e.exit(),
+    }
 }
 
 /// Whether help should be Chinese: `--lang` on the command line, else the locale, by
