@@ -233,7 +233,7 @@ pub fn print_recap(out: &Printer, lesson: &Lesson, o: &Outcomes) {
             "{}{}{}",
             tr(lang, "recap_claims"),
             colon(lang),
-            claim_ranges(&verified)
+            claim_ranges(&verified, lang)
         );
         println!("  {}", p.good(&text));
     }

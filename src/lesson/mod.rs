@@ -153,8 +153,8 @@ pub fn summaries(lang: Lang) -> Result<Vec<Summary>> {
         .collect())
 }
 
-/// `C01 C02 C04 C05 C06` → `C01–C02, C04–C06`.
-pub fn claim_ranges(claims: &[String]) -> String {
+/// `C01 C02 C04 C05 C06` → `C01–C02, C04–C06` (in Chinese text `C01–C02、C04–C06`).
+pub fn claim_ranges(claims: &[String], lang: Lang) -> String {
     let nums: Vec<u32> = claims
         .iter()
         .filter_map(|c| c.strip_prefix('C')?.parse().ok())
@@ -173,7 +173,10 @@ pub fn claim_ranges(claims: &[String]) -> String {
         });
         i = j + 1;
     }
-    parts.join(", ")
+    parts.join(match lang {
+        Lang::En => ", ",
+        Lang::Zh => "、",
+    })
 }
 
 /// `lesson list` as a table.
@@ -193,7 +196,7 @@ pub fn render_list(rows: &[Summary], lang: Lang) -> String {
                     .map(|a| a.id.clone())
                     .collect::<Vec<_>>()
                     .join(" "),
-                claim_ranges(&r.claims),
+                claim_ranges(&r.claims, lang),
                 match lang {
                     Lang::En => format!("~{} min", r.minutes),
                     Lang::Zh => format!("约 {} 分钟", r.minutes),
@@ -324,6 +327,7 @@ hint = { en = "h", zh = "h" }
             .iter()
             .map(|s| s.to_string())
             .collect();
-        assert_eq!(claim_ranges(&c), "C01–C02, C04–C06, C12");
+        assert_eq!(claim_ranges(&c, Lang::En), "C01–C02, C04–C06, C12");
+        assert_eq!(claim_ranges(&c, Lang::Zh), "C01–C02、C04–C06、C12");
     }
 }

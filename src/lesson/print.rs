@@ -118,7 +118,7 @@ impl Printer {
                 "{}{}{}",
                 tr(self.lang, "claims"),
                 colon(self.lang),
-                super::claim_ranges(&lesson.claims())
+                super::claim_ranges(&lesson.claims(), self.lang)
             ))
         );
         println!();
