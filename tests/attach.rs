@@ -6,9 +6,8 @@
 mod common;
 
 use common::*;
-use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Stdio};
+use std::io::Write;
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,37 +24,8 @@ struct Term {
 
 impl Term {
     fn start(lab: &Lab, args: &[&str]) -> Term {
-        let pty = nix::pty::openpty(None, None).expect("openpty");
-        let slave = std::fs::File::from(pty.slave);
-        let mut c = lab.command(args);
-        c.stdin(Stdio::from(slave.try_clone().unwrap()))
-            .stdout(Stdio::from(slave.try_clone().unwrap()))
-            .stderr(Stdio::from(slave));
-        // SAFETY: setsid and ioctl between fork and exec.
-        unsafe {
-            c.pre_exec(|| {
-                libc::setsid();
-                if libc::ioctl(0, libc::TIOCSCTTY, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = c.spawn().expect("starting dockernet");
-        drop(c);
-        let master = std::fs::File::from(pty.master);
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let (mut r, s) = (master.try_clone().unwrap(), seen.clone());
-        // Reads end with EIO once no process has the slave open.
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = r.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                s.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
+        let p = spawn_on_pty(lab.command(args));
+        let (master, child, seen) = (p.master, p.child, p.seen);
         Term {
             master,
             child,

@@ -10,16 +10,21 @@ use std::process::Command;
 /// Run dockernet with `args` and the locale `lang` (LC_ALL and LC_MESSAGES cleared, so
 /// LANG decides); returns stdout of a successful run.
 fn help(lang: &str, args: &[&str]) -> String {
+    let o = with_locale(lang, args);
+    let what = format!("LANG={lang} dockernet {}", args.join(" "));
+    assert!(o.status.success(), "{}", describe(&what, &o));
+    stdout(&o)
+}
+
+/// Run dockernet with `args` under the locale `lang` (LANG only), without colors.
+fn with_locale(lang: &str, args: &[&str]) -> std::process::Output {
     let mut c = Command::new(BIN);
     c.args(args)
         .env_remove("LC_ALL")
         .env_remove("LC_MESSAGES")
         .env("LANG", lang)
         .env("NO_COLOR", "1");
-    let o = run_cmd(c);
-    let what = format!("LANG={lang} dockernet {}", args.join(" "));
-    assert!(o.status.success(), "{}", describe(&what, &o));
-    stdout(&o)
+    run_cmd(c)
 }
 
 /// English words that only an English sentence has (commands, flags, metavars and
@@ -183,26 +188,17 @@ fn english_help_unchanged() {
 
 #[test]
 fn usage_errors_in_chinese_and_english() {
-    let run = |lang: &str, args: &[&str]| {
-        let mut c = Command::new(BIN);
-        c.args(args)
-            .env_remove("LC_ALL")
-            .env_remove("LC_MESSAGES")
-            .env("LANG", lang)
-            .env("NO_COLOR", "1");
-        run_cmd(c)
-    };
-    let o = run("C.UTF-8", &["--lang", "zh", "netwrk", "ls"]);
+    let o = with_locale("C.UTF-8", &["--lang", "zh", "netwrk", "ls"]);
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.starts_with("错误：没有子命令 'netwrk'"), "{err}");
     assert!(err.contains("'network'"), "a suggestion: {err}");
     assert!(english_lines(&err).is_empty(), "English lines in: {err}");
-    let o = run("zh_CN.UTF-8", &["network", "create"]);
+    let o = with_locale("zh_CN.UTF-8", &["network", "create"]);
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(err.contains("缺少必需的参数：<NAME>"), "{err}");
     assert!(err.contains("用法：dockernet network create"), "{err}");
-    let o = run("C.UTF-8", &["netwrk"]);
+    let o = with_locale("C.UTF-8", &["netwrk"]);
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(
         err.starts_with("error: unrecognized subcommand 'netwrk'"),

@@ -7,9 +7,9 @@
 mod common;
 
 use common::*;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,36 +28,13 @@ struct Term {
 }
 
 impl Term {
-    fn start(mut c: Command, what: &str) -> Term {
-        let pty = nix::pty::openpty(None, None).expect("openpty");
-        let slave = std::fs::File::from(pty.slave);
-        c.stdin(Stdio::from(slave.try_clone().unwrap()))
-            .stdout(Stdio::from(slave.try_clone().unwrap()))
-            .stderr(Stdio::from(slave.try_clone().unwrap()));
-        // SAFETY: setsid and ioctl between fork and exec.
-        unsafe {
-            c.pre_exec(|| {
-                libc::setsid();
-                if libc::ioctl(0, libc::TIOCSCTTY, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = c.spawn().expect("starting dockernet");
-        drop(c);
-        let master = std::fs::File::from(pty.master);
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let (mut r, s) = (master.try_clone().unwrap(), seen.clone());
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = r.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                s.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
+    fn start(c: Command, what: &str) -> Term {
+        let OnPty {
+            master,
+            slave,
+            child,
+            seen,
+        } = spawn_on_pty(c);
         Term {
             master,
             slave,

@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 mod kernel;
 pub use kernel::*;
+mod pty;
+#[allow(unused_imports)]
+pub use pty::*;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_dockernet");
