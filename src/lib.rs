@@ -17,6 +17,7 @@ pub mod lesson;
 mod link;
 mod netns;
 mod network;
+mod overlay;
 mod ports;
 mod proxy;
 mod recover;

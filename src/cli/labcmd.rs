@@ -160,6 +160,7 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
             }
             Ok(if r.problems.is_empty() { 0 } else { 1 })
         }
+        LabCommand::Host(c) => super::hostcmd::host(lab, mode, c).await,
     }
 }
 
@@ -204,7 +205,7 @@ pub async fn shell(lab: &Lab, mode: Mode, place: Place, command: Vec<String>) ->
         return Ok(0);
     }
     let (ns, uts, label) = match place {
-        Place::Host => (lab.host_ns(), Some(lab.host_uts_path()), "host"),
+        Place::Host => (lab.host_ns(), Some(lab.host_uts_path()), lab.host.as_str()),
         Place::World => (lab.world_ns(), None, "world"),
     };
     let interactive = command.is_empty();
@@ -231,16 +232,23 @@ pub async fn shell(lab: &Lab, mode: Mode, place: Place, command: Vec<String>) ->
                 format!("dockernet: a shell in the lab's {label} ({ns}); type `exit` to leave"),
                 format!(
                     "dockernet：进入实验环境的{}（{ns}），输入 `exit` 离开",
-                    if label == "host" {
-                        "宿主机"
-                    } else {
-                        "外部世界"
+                    match place {
+                        Place::Host if lab.is_first_host() => "宿主机".to_string(),
+                        Place::Host => format!("宿主机 {label}"),
+                        Place::World => "外部世界".to_string(),
                     }
                 ),
             )
         );
         cmd.env("PS1", format!("[{label}:{}] \\w# ", lab.name));
-        cmd.env("DOCKERNET_PLACE", label);
+        cmd.env(
+            "DOCKERNET_PLACE",
+            if matches!(place, Place::Host) {
+                "host"
+            } else {
+                "world"
+            },
+        );
     }
     // The host's own resolver (the lab's internet DNS), bound in the command's private
     // mount namespace. Leaked: one small string for a process that only waits.

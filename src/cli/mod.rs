@@ -8,6 +8,7 @@ mod dns;
 mod each;
 mod format;
 pub mod help_zh;
+mod hostcmd;
 mod info;
 mod labcmd;
 mod lesson;
@@ -36,6 +37,16 @@ pub struct Cli {
     /// Which lab to use (each lab is its own set of namespaces).
     #[arg(long, global = true, env = "DOCKERNET_LAB", default_value = "default")]
     pub lab: String,
+    /// Which of the lab's Docker hosts to work on (`lab host ls` lists them).
+    #[arg(
+        long = "host",
+        short = 'H',
+        global = true,
+        env = "DOCKERNET_HOST",
+        default_value = crate::lab::FIRST_HOST,
+        value_name = "NAME"
+    )]
+    pub on_host: String,
     /// Print each kernel step as the equivalent command while it runs.
     #[arg(long, global = true)]
     pub explain: bool,
@@ -159,6 +170,9 @@ pub enum LabCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Add, remove or list the lab's Docker hosts (machines on its LAN).
+    #[command(subcommand)]
+    Host(hostcmd::HostCommand),
 }
 
 /// `host` / `world` arguments.
@@ -190,7 +204,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         crate::ui::disable_color();
     }
     crate::ui::set_lang(cli.lang.map(|l| l == Lang::Zh));
-    let lab = crate::lab::Lab::new(&cli.lab)?;
+    let lab = crate::lab::Lab::new(&cli.lab)?.on_host(&cli.on_host)?;
     let mode = cli.mode();
     let command = match cli.command {
         Command::Container(c) => c.into_command(),
@@ -242,6 +256,9 @@ pub(crate) async fn open_lab<'a>(
     require_root()?;
     let lock = lab.lock_for(exec.dry_run())?;
     let rec = crate::lab::ensure_up(lab, exec, &Default::default()).await?;
+    if !exec.dry_run() {
+        crate::lab::hosts::recover(lab, exec).await?;
+    }
     let mut d = crate::lab::Daemon::new(lab, rec);
     crate::recover::run(&mut d, exec).await?;
     crate::dns::ensure_running(&mut d, exec).await?;
@@ -258,10 +275,13 @@ pub(crate) async fn read_lab(lab: &crate::lab::Lab, mode: Mode) -> Result<crate:
     let store = lab.store();
     let rec = store.lab()?;
     if rec.is_none()
-        && !lab.dir().exists()
+        && !lab.root().exists()
         && crate::netns::list_with_prefix(&lab.netns_prefix()).is_empty()
     {
         return Err(lab_does_not_exist(lab));
+    }
+    if rec.is_none() && !lab.is_first_host() && !lab.dir().exists() {
+        return Err(crate::lab::hosts::no_such_host(lab));
     }
     if let Some(rec) = rec
         && rec.status == crate::lab::LabStatus::Up

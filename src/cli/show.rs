@@ -70,9 +70,10 @@ fn namespace(lab: &Lab, store: &crate::lab::Store, on: &str) -> Result<String> {
 fn peer_owner(lab: &Lab, containers: &[ContainerRecord], ns: &str, link: &str) -> Option<String> {
     if ns == lab.host_ns() {
         if link == "eth0" {
+            let port = format!("lan-{}", lab.host);
             return Some(crate::ui::tr(
-                "world (lan-host on lan0)",
-                "外部世界（lan0 上的 lan-host）",
+                format!("world ({port} on lan0)"),
+                format!("外部世界（lan0 上的 {port}）"),
             ));
         }
         return containers.iter().find_map(|c| {
@@ -85,7 +86,15 @@ fn peer_owner(lab: &Lab, containers: &[ContainerRecord], ns: &str, link: &str) -
         });
     }
     if ns == lab.world_ns() {
-        return (link == "lan-host").then(|| crate::ui::tr("host (eth0)", "宿主机（eth0）"));
+        let host = link.strip_prefix("lan-")?;
+        return Some(if host == crate::lab::FIRST_HOST {
+            crate::ui::tr("host (eth0)", "宿主机（eth0）")
+        } else {
+            crate::ui::tr(
+                format!("host {host} (eth0)"),
+                format!("宿主机 {host}（eth0）"),
+            )
+        });
     }
     containers
         .iter()

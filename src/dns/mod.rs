@@ -223,13 +223,18 @@ pub fn forget(d: &Daemon<'_>, ex: &Executor, id: &str) {
 
 /// The command line that starts the resolver, for narration.
 pub fn start_command(lab: &Lab) -> String {
+    let host = if lab.is_first_host() {
+        String::new()
+    } else {
+        format!(" --host {}", lab.host)
+    };
     format!(
-        "ip netns exec {} {PROCESS_NAME} --lab {} &   # {}",
+        "ip netns exec {} {PROCESS_NAME} --lab {}{host} &   # {}",
         lab.host_ns(),
         lab.name,
         tr(
-            "the embedded DNS server: one per lab, like dockerd",
-            "内嵌 DNS 服务器：每个实验环境一个，和 dockerd 一样",
+            "the embedded DNS server: one per Docker host, like dockerd",
+            "内嵌 DNS 服务器：每台 Docker 宿主机一个，和 dockerd 一样",
         )
     )
 }
@@ -271,11 +276,18 @@ pub fn start(lab: &Lab, host_init: Option<&ProcRef>, ex: &mut Executor) -> Resul
         env.push(format!("{}={}", owner.0, owner.1));
         let req = crate::lab::host_spawn::Request {
             exe: Some(crate::image::self_exe()?.display().to_string()),
-            argv: [PROCESS_NAME, "--lab", &lab.name, "--control-fd"]
-                .iter()
-                .map(|s| s.to_string())
-                .chain([CONTROL_FD.to_string()])
-                .collect(),
+            argv: [
+                PROCESS_NAME,
+                "--lab",
+                &lab.name,
+                "--host",
+                &lab.host,
+                "--control-fd",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([CONTROL_FD.to_string()])
+            .collect(),
             env,
             place: vec![(0, 0), (1, 1), (2, 2), (3, CONTROL_FD)],
             net: Some(4),
@@ -300,7 +312,14 @@ pub fn start(lab: &Lab, host_init: Option<&ProcRef>, ex: &mut Executor) -> Resul
         &crate::image::self_exe()?,
     )?;
     cmd.arg0(PROCESS_NAME)
-        .args(["--lab", &lab.name, "--control-fd", &fd.to_string()])
+        .args([
+            "--lab",
+            &lab.name,
+            "--host",
+            &lab.host,
+            "--control-fd",
+            &fd.to_string(),
+        ])
         .env(owner.0, owner.1)
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone()?)

@@ -120,20 +120,23 @@ struct Server {
 /// Entry point of `dockernet-dns --lab NAME --control-fd N`.
 pub fn main(args: &[String]) -> i32 {
     let mut lab = None;
+    let mut host = None;
     let mut fd = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--lab" => lab = it.next().cloned(),
+            "--host" => host = it.next().cloned(),
             "--control-fd" => fd = it.next().and_then(|v| v.parse::<i32>().ok()),
             _ => {}
         }
     }
     let (Some(lab), Some(fd)) = (lab, fd) else {
-        eprintln!("usage: dockernet-dns --lab NAME --control-fd FD");
+        eprintln!("usage: dockernet-dns --lab NAME [--host NAME] --control-fd FD");
         return 2;
     };
-    let lab = match Lab::new(&lab) {
+    let host = host.unwrap_or_else(|| crate::lab::FIRST_HOST.to_string());
+    let lab = match Lab::new(&lab).and_then(|l| l.on_host(&host)) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("dockernet-dns: {e}");

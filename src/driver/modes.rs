@@ -3,7 +3,7 @@
 
 use super::{Context, Driver, EtcFiles, JoinRequest, SandboxPlan, bridge::own_sandbox, refuse};
 use crate::error::{Error, Result};
-use crate::lab::{ContainerRecord, Endpoint, NetworkRecord, addr};
+use crate::lab::{ContainerRecord, Endpoint, NetworkRecord};
 use crate::step::Step;
 use crate::util::random_hex;
 use std::net::Ipv4Addr;
@@ -81,8 +81,7 @@ impl Driver for HostDriver {
                 // Host mode copies the host's /etc/hosts.
                 hosts_override: Some(format!(
                     "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{}\t{}\n",
-                    addr::HOST_LAN,
-                    addr::HOST_HOSTNAME
+                    ctx.rec.host.lan, ctx.rec.host.hostname
                 )),
             },
         })

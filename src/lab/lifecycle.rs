@@ -2,7 +2,7 @@
 //! rules and its three predefined networks.
 
 use super::teardown::teardown;
-use super::{Lab, LabRecord, LabStatus, NetworkRecord, SCHEMA, addr};
+use super::{Lab, LabHost, LabRecord, LabStatus, NetworkRecord, SCHEMA, addr};
 use crate::dns::world as world_dns;
 use crate::error::{Context, Error, Result};
 use crate::firewall::{DaemonOptions, classic_daemon_rules};
@@ -30,18 +30,38 @@ impl Default for LabUpOptions {
     }
 }
 
-/// The steps that build a lab: the world, the Docker host, and what `dockerd` does
-/// when it starts before any network exists (forwarding, its own chains and jumps).
+/// The first host of a lab: `host`, hostname `dockernet-host`, 198.51.100.2 on the LAN.
+pub fn first_host(lab: &Lab) -> LabHost {
+    let first = lab.first_host();
+    LabHost {
+        name: first.host.clone(),
+        hostname: addr::HOST_HOSTNAME.into(),
+        netns: first.host_ns(),
+        lan: addr::HOST_LAN,
+        lan_port: format!("lan-{}", first.host),
+    }
+}
+
+/// The steps that build a lab: its records' tmpfs, the world, then its first Docker
+/// host (see [`host_steps`]).
 pub fn lab_steps(lab: &Lab, opts: &LabUpOptions) -> Vec<Step> {
-    let world = lab.world_ns();
-    let host = lab.host_ns();
     let mut s = vec![
         // First: the records of everything else go there (see `build`).
         Step::TmpfsAdd {
-            path: lab.dir().join(super::MEMORY_DIR).display().to_string(),
+            path: lab.root().join(super::MEMORY_DIR).display().to_string(),
             options: super::MEMORY_TMPFS.into(),
             linked: super::IN_MEMORY.iter().map(|d| d.to_string()).collect(),
         },
+    ];
+    s.extend(world_steps(lab));
+    s.extend(host_steps(lab, &first_host(lab), opts));
+    s
+}
+
+/// The world: the LAN's switch and "the internet" with its sites.
+fn world_steps(lab: &Lab) -> Vec<Step> {
+    let world = lab.world_ns();
+    let mut s = vec![
         Step::Note {
             text: crate::ui::tr(
                 "the world: a LAN switch (198.51.100.0/24) and \"the internet\" (203.0.113.0/24)",
@@ -88,49 +108,68 @@ pub fn lab_steps(lab: &Lab, opts: &LabUpOptions) -> Vec<Step> {
         dev: "inet0".into(),
         cidr: format!("{ip}/32"),
     }));
-    s.extend([
-        Step::Note {
-            text: crate::ui::tr(
-                format!(
-                    "the Docker host: its own network and hostname ({})",
-                    addr::HOST_HOSTNAME
-                ),
-                format!(
-                    "Docker 宿主机：有自己的网络和主机名（{}）",
-                    addr::HOST_HOSTNAME
-                ),
+    s
+}
+
+/// One Docker host on the LAN, and what `dockerd` does when it starts there before
+/// any network exists (forwarding, its own chains and jumps).
+pub fn host_steps(lab: &Lab, host: &LabHost, opts: &LabUpOptions) -> Vec<Step> {
+    let world = lab.world_ns();
+    let ns = host.netns.clone();
+    let uts = lab
+        .on_host(&host.name)
+        .map(|l| l.host_uts_path())
+        .unwrap_or_else(|_| lab.host_uts_path());
+    let what = if host.name == super::FIRST_HOST {
+        crate::ui::tr(
+            format!(
+                "the Docker host: its own network and hostname ({})",
+                host.hostname
             ),
-        },
-        Step::NetnsAdd { name: host.clone() },
+            format!("Docker 宿主机：有自己的网络和主机名（{}）", host.hostname),
+        )
+    } else {
+        crate::ui::tr(
+            format!(
+                "another Docker host on the LAN, {} ({}): its own network and hostname",
+                host.name, host.lan
+            ),
+            format!(
+                "局域网上的另一台 Docker 宿主机 {}（{}）：有自己的网络和主机名",
+                host.name, host.lan
+            ),
+        )
+    };
+    vec![
+        Step::Note { text: what },
+        Step::NetnsAdd { name: ns.clone() },
         Step::UtsAdd {
-            path: lab.host_uts_path().display().to_string(),
-            hostname: addr::HOST_HOSTNAME.into(),
+            path: uts.display().to_string(),
+            hostname: host.hostname.clone(),
         },
-    ]);
-    s.extend([
         Step::VethAdd {
-            ns: world.clone(),
-            name: "lan-host".into(),
+            ns: world,
+            name: host.lan_port.clone(),
             master: Some("lan0".into()),
             peer: "eth0".into(),
-            peer_ns: host.clone(),
+            peer_ns: ns.clone(),
             peer_mac: Some(format_mac(&local_mac())),
         },
         Step::AddrAdd {
-            ns: host.clone(),
+            ns: ns.clone(),
             dev: "eth0".into(),
-            cidr: format!("{}/24", addr::HOST_LAN),
+            cidr: format!("{}/24", host.lan),
         },
         Step::LinkUp {
-            ns: host.clone(),
+            ns: ns.clone(),
             dev: "lo".into(),
         },
         Step::LinkUp {
-            ns: host.clone(),
+            ns: ns.clone(),
             dev: "eth0".into(),
         },
         Step::RouteDefault {
-            ns: host.clone(),
+            ns: ns.clone(),
             via: addr::LAN_GATEWAY,
         },
         Step::Note {
@@ -140,19 +179,18 @@ pub fn lab_steps(lab: &Lab, opts: &LabUpOptions) -> Vec<Step> {
             ),
         },
         Step::Sysctl {
-            ns: host.clone(),
+            ns: ns.clone(),
             key: "net.ipv4.ip_forward".into(),
             value: "1".into(),
         },
         Step::Firewall {
-            ns: host,
+            ns,
             batch: classic_daemon_rules(&DaemonOptions {
                 userland_proxy: opts.userland_proxy,
                 set_forward_drop: true,
             }),
         },
-    ]);
-    s
+    ]
 }
 
 /// Docker's three predefined networks: `bridge` (docker0, the first default pool),
@@ -206,9 +244,19 @@ fn local_mac() -> [u8; 6] {
     [(r[0] & 0xfe) | 0x02, r[1], r[2], r[3], r[4], r[5]]
 }
 
-/// Make sure the lab exists and is healthy, building it if needed. The caller holds the
-/// lab lock. Returns the lab's record.
+/// Make sure the lab exists and is healthy, building it if needed, and the host `lab`
+/// is on. The caller holds the lab lock. Returns that host's record. A host other than
+/// the first is never made here (`lab host add` does), but one left damaged is rebuilt.
 pub async fn ensure_up(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<LabRecord> {
+    let first = ensure_first_up(&lab.first_host(), exec, opts).await?;
+    if lab.is_first_host() {
+        return Ok(first);
+    }
+    super::hosts::ensure_up(lab, exec, &first).await
+}
+
+/// [`ensure_up`] for the first host, which also builds the world.
+async fn ensure_first_up(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<LabRecord> {
     let store = lab.store();
     if let Some(rec) = store.lab()? {
         let creator_alive = rec.creator.is_some_and(|p| p.alive());
@@ -260,22 +308,36 @@ pub async fn ensure_up(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> R
         // Leftovers of a crash before the first state write.
         teardown(lab, exec).await?;
     }
-    build(lab, exec, opts).await
+    build(lab, exec, opts, first_host(lab)).await
 }
 
-async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<LabRecord> {
+/// Build one Docker host of the lab (on the first host, the lab: its memory, the world
+/// and its programs, the images first). Write-ahead: its record names every step
+/// before the step runs; any failure tears the host down again.
+pub(super) async fn build(
+    lab: &Lab,
+    exec: &mut Executor,
+    opts: &LabUpOptions,
+    host: LabHost,
+) -> Result<LabRecord> {
     preflight()?;
     let store = lab.store();
     let created = crate::util::now_unix();
+    let steps = if lab.is_first_host() {
+        lab_steps(lab, opts)
+    } else {
+        host_steps(lab, &host, opts)
+    };
     let mut rec = LabRecord {
         schema: SCHEMA,
         name: lab.name.clone(),
+        host,
         status: LabStatus::Creating,
         creator: ProcRef::of(std::process::id() as i32),
         created,
         userland_proxy: opts.userland_proxy,
         icc: opts.icc,
-        steps: lab_steps(lab, opts),
+        steps,
         processes: Vec::new(),
         ports: Vec::new(),
         resolver: None,
@@ -349,7 +411,12 @@ async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<La
         }
     }
     exec.phase("world");
-    for program in world_programs() {
+    let programs = if lab.is_first_host() {
+        world_programs().into_iter().collect()
+    } else {
+        Vec::new()
+    };
+    for program in programs {
         if exec.dry_run() {
             exec.narrate(&program.command(lab));
             continue;
@@ -375,7 +442,9 @@ async fn build(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) -> Result<La
             return Err((e).with_cleanup_errors(cleanup));
         }
     }
-    if let Err(e) = crate::image::install_bins(lab) {
+    if lab.is_first_host()
+        && let Err(e) = crate::image::install_bins(lab)
+    {
         let cleanup = teardown(lab, exec).await.err().into_iter().collect();
         return Err((e).with_cleanup_errors(cleanup));
     }

@@ -6,6 +6,7 @@ mod files;
 mod host_child;
 pub mod host_spawn;
 pub mod hostinit;
+pub mod hosts;
 mod lifecycle;
 mod state;
 mod status;
@@ -14,14 +15,15 @@ mod teardown;
 
 pub use lifecycle::{LabUpOptions, ensure_up};
 pub use state::{
-    Attachment, ContainerRecord, ContainerStatus, DnsPorts, Endpoint, LabRecord, LabStatus,
-    LinkRecord, Member, NetworkRecord, PortClaim, SCHEMA,
+    Attachment, ContainerRecord, ContainerStatus, DnsPorts, Endpoint, LabHost, LabRecord,
+    LabStatus, LinkRecord, Member, NetworkRecord, PortClaim, SCHEMA,
 };
 pub use status::lab_status;
 pub use store::{Pending, PendingKind, Store};
 pub use teardown::{Doomed, DownResult, lab_down};
 
 use crate::error::{Context, Error, Result};
+use crate::netns;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -37,6 +39,7 @@ pub const STATE_ROOT: &str = "/run/dockernet";
 /// `recently_deleted`): a `run -d` creates five. `lab.json` (replaced by rename, which
 /// a link would not survive), the lock and the images stay on the disk.
 pub const IN_MEMORY: &[&str] = &[
+    "hosts",
     "containers",
     "pending",
     "names",
@@ -109,12 +112,19 @@ impl<'a> Daemon<'a> {
     }
 }
 
-/// A lab, by name: where its files and namespaces live.
-#[derive(Debug, Clone)]
+/// A lab, by name, as seen from one of its Docker hosts: where its files and
+/// namespaces live. Every lab has a first host, [`FIRST_HOST`]; `lab host add` adds
+/// more (see [`hosts`]), each with its own records under `hosts/<name>/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lab {
     /// Lab name (`default`).
     pub name: String,
+    /// The lab host this view is on ([`FIRST_HOST`] unless `--host`).
+    pub host: String,
 }
+
+/// Name of every lab's first Docker host (its namespace is `dn-<lab>-host`).
+pub const FIRST_HOST: &str = "host";
 
 /// An exclusive hold on a lab's state; released when dropped (or when the process dies,
 /// which is what makes crash recovery possible).
@@ -148,12 +158,46 @@ impl Lab {
         }
         Ok(Lab {
             name: name.to_string(),
+            host: FIRST_HOST.to_string(),
         })
     }
 
-    /// `/run/dockernet/<lab>`
-    pub fn dir(&self) -> PathBuf {
+    /// The same lab seen from its host `host` (checked: see [`hosts::check_name`]).
+    pub fn on_host(&self, host: &str) -> Result<Lab> {
+        hosts::check_name(host)?;
+        Ok(Lab {
+            name: self.name.clone(),
+            host: host.to_string(),
+        })
+    }
+
+    /// The same lab seen from its first host.
+    pub fn first_host(&self) -> Lab {
+        Lab {
+            name: self.name.clone(),
+            host: FIRST_HOST.to_string(),
+        }
+    }
+
+    /// True when this view is on the lab's first host (which also holds the world).
+    pub fn is_first_host(&self) -> bool {
+        self.host == FIRST_HOST
+    }
+
+    /// `/run/dockernet/<lab>`: the lab's own files (lock, images, the world's logs) and
+    /// the first host's records.
+    pub fn root(&self) -> PathBuf {
         PathBuf::from(STATE_ROOT).join(&self.name)
+    }
+
+    /// This host's records: the lab's root for the first host, `hosts/<name>/` (in the
+    /// lab's memory, like its other records) for the others.
+    pub fn dir(&self) -> PathBuf {
+        if self.is_first_host() {
+            self.root()
+        } else {
+            self.root().join(hosts::DIR).join(&self.host)
+        }
     }
 
     /// Where containers' files live (in memory: see [`IN_MEMORY`]).
@@ -168,7 +212,7 @@ impl Lab {
 
     /// Directory of the built-in images' program links.
     pub fn image_bin(&self, image: &str) -> PathBuf {
-        self.dir().join("images").join(image)
+        self.root().join("images").join(image)
     }
 
     /// Where the lab host's UTS namespace is bind-mounted.
@@ -188,14 +232,39 @@ impl Lab {
         format!("{NETNS_PREFIX}{}-", self.name)
     }
 
+    /// Prefix of the namespaces this host's daemon makes (its containers', its
+    /// overlays'): `dn-<lab>-` on the first host (the names learners know from the
+    /// single-host lessons), `dn-<lab>-<host>-` on the others.
+    pub fn host_prefix(&self) -> String {
+        if self.is_first_host() {
+            self.netns_prefix()
+        } else {
+            format!("{}{}-", self.netns_prefix(), self.host)
+        }
+    }
+
+    /// The namespaces that belong to this host: its own and its daemon's on an added
+    /// host; every namespace of the lab on the first (removing the first host removes
+    /// the lab).
+    pub fn own_namespaces(&self) -> Vec<String> {
+        if self.is_first_host() {
+            return netns::list_with_prefix(&self.netns_prefix());
+        }
+        let mut v = netns::list_with_prefix(&self.host_prefix());
+        if netns::exists(&self.host_ns()) {
+            v.push(self.host_ns());
+        }
+        v
+    }
+
     /// The world namespace's name.
     pub fn world_ns(&self) -> String {
         format!("{}world", self.netns_prefix())
     }
 
-    /// The Docker host namespace's name.
+    /// This Docker host's namespace: `dn-<lab>-<host>` (`dn-default-host` for the first).
     pub fn host_ns(&self) -> String {
-        format!("{}host", self.netns_prefix())
+        format!("{}{}", self.netns_prefix(), self.host)
     }
 
     /// A container's namespace name: `dn-<lab>-ctr-<name>` when that stays short
@@ -211,7 +280,7 @@ impl Lab {
     /// name that is itself 12 hex digits gets the id form too, so a readable name can
     /// never look like (and collide with) another container's id form.
     pub fn container_ns(&self, container_name: &str, id: &str) -> String {
-        let readable = format!("{}ctr-{container_name}", self.netns_prefix());
+        let readable = format!("{}ctr-{container_name}", self.host_prefix());
         let looks_like_id = container_name.len() == 12
             && container_name
                 .bytes()
@@ -219,7 +288,7 @@ impl Lab {
         if readable.len() <= CONTAINER_NS_MAX && !looks_like_id {
             readable
         } else {
-            format!("{}ctr-{}", self.netns_prefix(), &id[..id.len().min(12)])
+            format!("{}ctr-{}", self.host_prefix(), &id[..id.len().min(12)])
         }
     }
 
@@ -229,10 +298,10 @@ impl Lab {
     /// an older dockernet with 0755 directories is tightened here.
     fn lock_file(&self) -> Result<File> {
         crate::util::create_private_dir(Path::new(STATE_ROOT))
-            .and_then(|()| crate::util::create_private_dir(&self.dir()))
-            .with_ctx(|| format!("creating {}", self.dir().display()))?;
+            .and_then(|()| crate::util::create_private_dir(&self.root()))
+            .with_ctx(|| format!("creating {}", self.root().display()))?;
         crate::util::open_private(
-            &self.dir().join("lock"),
+            &self.root().join("lock"),
             File::options().create(true).truncate(false).write(true),
         )
         .ctx("opening the lab lock")
@@ -260,7 +329,7 @@ impl Lab {
     /// that was waiting for its container meanwhile. The caller still checks the lab
     /// record: the lab may have been removed while this waited for the lock.
     pub fn lock_if_exists(&self) -> Result<Option<LabLock>> {
-        let file = match File::options().write(true).open(self.dir().join("lock")) {
+        let file = match File::options().write(true).open(self.root().join("lock")) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::from(e).context("opening the lab lock")),
@@ -272,7 +341,7 @@ impl Lab {
     /// Lock for a `--dry-run`: a lab that does not exist yet is not created (not even
     /// its directory); an existing one is locked as usual.
     pub fn lock_for(&self, dry_run: bool) -> Result<LabLock> {
-        if dry_run && !self.dir().exists() {
+        if dry_run && !self.root().exists() {
             return Ok(LabLock { _file: None });
         }
         self.lock()

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 /// Version of the on-disk layout; a lab written by another version is rebuilt.
-pub const SCHEMA: u32 = 2;
+pub const SCHEMA: u32 = 3;
 
 /// Lifecycle of a record whose creation can be interrupted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -22,13 +22,31 @@ pub enum LabStatus {
     Up,
 }
 
-/// The lab: the world, the Docker host and what its daemon set up at start.
+/// One Docker host of a lab: a machine on the lab's LAN with its own daemon.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LabHost {
+    /// Its name in the lab (`host`, `host2`): what `--host` selects.
+    pub name: String,
+    /// Its hostname (its own UTS namespace).
+    pub hostname: String,
+    /// Its network namespace (`dn-<lab>-<name>`).
+    pub netns: String,
+    /// Its `eth0` address on the LAN (198.51.100.2 for the first host).
+    pub lan: Ipv4Addr,
+    /// Its end of the LAN cable, on the world's switch `lan0` (`lan-<name>`).
+    pub lan_port: String,
+}
+
+/// One Docker host of the lab and what its daemon set up at start; the first host's
+/// record also holds the world (the LAN and the internet), which it builds.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LabRecord {
     /// Layout version ([`SCHEMA`]).
     pub schema: u32,
     /// Lab name.
     pub name: String,
+    /// The Docker host this record is of.
+    pub host: LabHost,
     /// Lifecycle.
     pub status: LabStatus,
     /// The process building the lab, while `Creating`.
@@ -39,7 +57,8 @@ pub struct LabRecord {
     pub userland_proxy: bool,
     /// `--icc` of the lab's Docker daemon (the default bridge's inter-container traffic).
     pub icc: bool,
-    /// Steps that built the world, the host and the daemon's own chains (undone last).
+    /// Steps that built the host and the daemon's own chains, and on the first host the
+    /// world before them (undone last).
     pub steps: Vec<Step>,
     /// Long-running helper processes of the lab itself (the world's web server).
     pub processes: Vec<ProcRef>,

@@ -15,6 +15,15 @@ use std::time::Duration;
 /// by name whatever no record names (a damaged or missing state, a crash before a
 /// write). Keeps going past failures and reports them all at the end.
 pub async fn teardown(lab: &Lab, exec: &mut Executor) -> Result<()> {
+    let mut errors: Vec<String> = Vec::new();
+    if lab.is_first_host() {
+        // The lab's other hosts first, each from its own records.
+        for other in super::hosts::added(lab) {
+            if let Err(e) = Box::pin(teardown(&other, exec)).await {
+                errors.push(e.to_string());
+            }
+        }
+    }
     let store = lab.store();
     let rec = store.lab().ok().flatten();
     let containers = store.containers().unwrap_or_default();
@@ -34,10 +43,17 @@ pub async fn teardown(lab: &Lab, exec: &mut Executor) -> Result<()> {
         crate::util::OWNER_ENV,
         &format!("{}/", lab.dir().display()),
     ));
-    exec.narrate(&crate::ui::tr(
-        format!("# stop every process of lab {}", lab.name),
-        format!("# 停止实验环境 {} 的全部进程", lab.name),
-    ));
+    if lab.is_first_host() {
+        exec.narrate(&crate::ui::tr(
+            format!("# stop every process of lab {}", lab.name),
+            format!("# 停止实验环境 {} 的全部进程", lab.name),
+        ));
+    } else {
+        exec.narrate(&crate::ui::tr(
+            format!("# stop every process of host {}", lab.host),
+            format!("# 停止宿主机 {} 的全部进程", lab.host),
+        ));
+    }
     exec.signal(&procs, libc::SIGKILL, Duration::from_secs(2));
 
     // User-defined networks before the predefined ones, newest first.
@@ -64,16 +80,22 @@ pub async fn teardown(lab: &Lab, exec: &mut Executor) -> Result<()> {
     }
     // What lives inside a namespace dies with it: only the namespace removals of the
     // logs (and the sweep's) need to run, not every rule and link inside them.
-    let mut doomed = Doomed::new(netns::list_with_prefix(&lab.netns_prefix()));
+    let mut doomed = Doomed::new(lab.own_namespaces());
     for log in &logs {
         doomed.add_created(log);
     }
     let undo: Vec<Step> = logs
         .iter()
-        .flat_map(|log| log.iter().rev().filter(|s| !doomed.takes(s)))
+        // A veth whose other end stays (an added host's LAN cable on the world's
+        // switch) would linger after its namespace is gone: deleted explicitly, so the
+        // name is free at once for a host added again.
+        .flat_map(|log| {
+            log.iter()
+                .rev()
+                .filter(|s| !doomed.takes(s) || doomed.lingering(s).is_some())
+        })
         .filter_map(Step::inverse)
         .collect();
-    let mut errors: Vec<String> = Vec::new();
     let mut deleted: HashSet<String> = HashSet::new();
     for s in &undo {
         if let Step::NetnsDel { name } = s
@@ -85,8 +107,8 @@ pub async fn teardown(lab: &Lab, exec: &mut Executor) -> Result<()> {
             errors.push(e.to_string());
         }
     }
-    // The sweep: namespaces of the lab that no record named.
-    for name in netns::list_with_prefix(&lab.netns_prefix()) {
+    // The sweep: namespaces of the lab (of this host) that no record named.
+    for name in lab.own_namespaces() {
         if deleted.contains(&name) && !netns::exists(&name) {
             continue;
         }
@@ -116,6 +138,11 @@ pub async fn teardown(lab: &Lab, exec: &mut Executor) -> Result<()> {
         if let Err(e) = exec.remove_path(&entry.path()) {
             errors.push(e.to_string());
         }
+    }
+    if !lab.is_first_host()
+        && let Err(e) = exec.remove_path(&lab.dir())
+    {
+        errors.push(e.to_string());
     }
     if errors.is_empty() {
         Ok(())
@@ -202,7 +229,8 @@ fn our_processes_in(lab: &Lab) -> Vec<ProcRef> {
     let Ok(me) = std::fs::read_link("/proc/self/exe") else {
         return Vec::new();
     };
-    let inodes: Vec<u64> = netns::list_with_prefix(&lab.netns_prefix())
+    let inodes: Vec<u64> = lab
+        .own_namespaces()
         .iter()
         .filter_map(|n| netns::inode(&netns::path(n)))
         .collect();
@@ -244,6 +272,7 @@ pub enum DownResult {
 
 /// `lab down`: remove the lab whole.
 pub async fn lab_down(lab: &Lab, exec: &mut Executor) -> Result<DownResult> {
+    let lab = &lab.first_host();
     let _lock = lab.lock_for(exec.dry_run())?;
     let store = lab.store();
     let readable = store.lab();

@@ -20,6 +20,19 @@ pub(super) const ABOUTS: &[(&str, &str)] = &[
         "查看有哪些对象、哪些进程在运行，以及损坏或遗留的东西",
     ),
     (
+        "lab host",
+        "添加、删除或列出实验环境的 Docker 宿主机（局域网上的机器）",
+    ),
+    (
+        "lab host add",
+        "在实验环境的局域网上添加一台 Docker 宿主机（取下一个空闲的 198.51.100.x），\n有自己的 docker0、iptables、内嵌 DNS 和容器；\n它会加入实验环境里已有的 overlay 网络",
+    ),
+    ("lab host rm", "删除宿主机，连同它上面的容器和网络"),
+    (
+        "lab host ls",
+        "列出实验环境的 Docker 宿主机（`*` 标出 `--host` 选中的那台）",
+    ),
+    (
         "host",
         "在实验环境的 Docker 宿主机上运行命令（默认打开 shell）",
     ),
@@ -51,6 +64,10 @@ pub(super) const ARGS: &[ArgTexts] = &[
         paths: &[""],
         args: &[
             ("lab", "使用哪个实验环境（每个都有自己的一组命名空间）"),
+            (
+                "on_host",
+                "在实验环境的哪台 Docker 宿主机上操作\n（`lab host ls` 列出它们）",
+            ),
             ("explain", "边执行边把每个内核步骤打印成等价的命令"),
             ("dry_run", "只打印步骤，不做任何改动"),
             ("lang", "说明和消息的语言（默认取自 LANG / LC_ALL）"),
@@ -71,8 +88,23 @@ pub(super) const ARGS: &[ArgTexts] = &[
         ],
     },
     ArgTexts {
-        paths: &["lab status"],
+        paths: &["lab status", "lab host ls"],
         args: &[("format", "输出格式")],
+    },
+    ArgTexts {
+        paths: &["lab host add"],
+        args: &[(
+            "name",
+            "它的名字（1-11 个小写字母或数字）：用 `--host NAME` 选中它",
+        )],
+    },
+    ArgTexts {
+        paths: &["lab host rm"],
+        args: &[("names", "要删除的宿主机名")],
+    },
+    ArgTexts {
+        paths: &["lab host ls"],
+        args: &[("quiet", "只列出名字")],
     },
     ArgTexts {
         paths: &["host", "world"],
