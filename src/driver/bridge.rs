@@ -155,6 +155,7 @@ impl Driver for BridgeDriver {
                 peer: ifname.clone(),
                 peer_ns: ns.clone(),
                 peer_mac: Some(mac.clone()),
+                mtu: None,
             },
             Step::AddrAdd {
                 ns: ns.clone(),

@@ -154,6 +154,7 @@ pub fn host_steps(lab: &Lab, host: &LabHost, opts: &LabUpOptions) -> Vec<Step> {
             peer: "eth0".into(),
             peer_ns: ns.clone(),
             peer_mac: Some(format_mac(&local_mac())),
+            mtu: None,
         },
         Step::AddrAdd {
             ns: ns.clone(),

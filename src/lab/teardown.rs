@@ -204,6 +204,9 @@ impl Doomed {
     pub fn takes(&self, step: &Step) -> bool {
         match step {
             Step::VethAdd { ns, peer_ns, .. } => self.contains(ns) || self.contains(peer_ns),
+            Step::VxlanAdd { ns, target_ns, .. } => self.contains(ns) || self.contains(target_ns),
+            Step::MacvlanAdd { peer_ns, .. } => self.contains(peer_ns),
+            Step::PeerAdd { ns, .. } => self.contains(ns),
             Step::BridgeAdd { ns, .. } | Step::Firewall { ns, .. } => self.contains(ns),
             _ => false,
         }
@@ -316,6 +319,7 @@ mod tests {
             peer: "eth0".into(),
             peer_ns: peer_ns.into(),
             peer_mac: None,
+            mtu: None,
         }
     }
 

@@ -2,6 +2,9 @@
 //! and the dumps the views render. One [`Netlink`] connection per namespace.
 
 mod dump;
+mod tunnel;
+
+pub use tunnel::{FdbEntry, Peer, Vxlan};
 
 use crate::error::{Context, Error, Result, netlink_errno};
 use crate::netns;
@@ -86,6 +89,7 @@ impl Netlink {
         peer: &str,
         peer_ns: &Path,
         peer_mac: Option<[u8; 6]>,
+        mtu: Option<u32>,
     ) -> Result<()> {
         // Keep the namespace file open until the kernel has answered.
         let ns_file = netns::open(peer_ns)?;
@@ -93,10 +97,16 @@ impl Netlink {
         if let Some(m) = peer_mac {
             peer_msg = peer_msg.address(m.to_vec());
         }
+        if let Some(m) = mtu {
+            peer_msg = peer_msg.mtu(m);
+        }
         let mut msg = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
             .name(name)
             .up()
             .set_info_data(InfoData::Veth(InfoVeth::Peer(peer_msg.build())));
+        if let Some(m) = mtu {
+            msg = msg.mtu(m);
+        }
         if let Some(m) = master {
             msg = msg.controller(m);
         }

@@ -148,24 +148,11 @@ pub async fn create(
     let options = key_values(&spec.options, "option")?;
     let labels = key_values(&spec.labels, "label")?;
     let id = random_hex(64);
-    let bridge = options
-        .get("com.docker.network.bridge.name")
-        .cloned()
-        .unwrap_or_else(|| format!("br-{}", &id[..12]));
-    if bridge.len() > 15 {
-        return Err(Error::msg(format!(
-            "Error response from daemon: bridge name {bridge} is longer than 15 characters (the kernel's limit for interface names)"
-        )));
-    }
-    if let Some(other) = existing
-        .iter()
-        .find(|n| n.bridge.as_deref() == Some(bridge.as_str()))
-    {
-        return Err(Error::msg(format!(
-            "Error response from daemon: cannot create network {id} ({bridge}): conflicts with network {} ({bridge}): networks have same bridge name",
-            other.id
-        )));
-    }
+    let bridge = if driver_name == "bridge" {
+        Some(bridge_name(&options, &id, &existing)?)
+    } else {
+        None
+    };
     let mut net = NetworkRecord {
         id,
         name: spec.name.clone(),
@@ -177,7 +164,7 @@ pub async fn create(
         attachable: spec.attachable,
         options,
         labels,
-        bridge: Some(bridge),
+        bridge,
         predefined: false,
         status: LabStatus::Creating,
         creator: ProcRef::of(std::process::id() as i32),
@@ -199,6 +186,34 @@ pub async fn create(
     d.store.save_network(ex, &net)?;
     d.store.pending_done(ex, &net.id)?;
     Ok(net)
+}
+
+/// A bridge network's Linux bridge: `-o com.docker.network.bridge.name` or
+/// `br-<12 hex of the id>`, refused as Docker refuses it when too long or taken.
+fn bridge_name(
+    options: &BTreeMap<String, String>,
+    id: &str,
+    existing: &[NetworkRecord],
+) -> Result<String> {
+    let bridge = options
+        .get("com.docker.network.bridge.name")
+        .cloned()
+        .unwrap_or_else(|| format!("br-{}", &id[..12]));
+    if bridge.len() > 15 {
+        return Err(Error::msg(format!(
+            "Error response from daemon: bridge name {bridge} is longer than 15 characters (the kernel's limit for interface names)"
+        )));
+    }
+    if let Some(other) = existing
+        .iter()
+        .find(|n| n.bridge.as_deref() == Some(bridge.as_str()))
+    {
+        return Err(Error::msg(format!(
+            "Error response from daemon: cannot create network {id} ({bridge}): conflicts with network {} ({bridge}): networks have same bridge name",
+            other.id
+        )));
+    }
+    Ok(bridge)
 }
 
 /// `network rm`: refuse predefined networks and networks with containers; otherwise

@@ -355,6 +355,7 @@ impl Executor {
                 peer,
                 peer_ns,
                 peer_mac,
+                mtu,
             } => {
                 let nl = self.netlink(ns).await?;
                 let master_index = match master {
@@ -362,8 +363,80 @@ impl Executor {
                     None => None,
                 };
                 let mac = peer_mac.as_deref().and_then(parse_mac);
-                nl.add_veth_into(name, master_index, peer, &netns::path(peer_ns), mac)
+                nl.add_veth_into(name, master_index, peer, &netns::path(peer_ns), mac, *mtu)
                     .await
+            }
+            Step::VxlanAdd {
+                ns,
+                target_ns,
+                name,
+                vni,
+                local,
+                port,
+                mtu,
+                master,
+            } => {
+                let v = crate::link::Vxlan {
+                    name,
+                    vni: *vni,
+                    local: *local,
+                    port: *port,
+                    mtu: *mtu,
+                };
+                self.netlink(ns)
+                    .await?
+                    .add_vxlan_into(&v, &netns::path(target_ns))
+                    .await?;
+                self.netlink(target_ns)
+                    .await?
+                    .set_master_up(name, master)
+                    .await
+            }
+            Step::MacvlanAdd {
+                ns,
+                parent,
+                name,
+                peer_ns,
+                mac,
+            } => {
+                let mac = mac.as_deref().and_then(parse_mac);
+                self.netlink(ns)
+                    .await?
+                    .add_macvlan_into(name, parent, &netns::path(peer_ns), mac)
+                    .await
+            }
+            Step::PeerAdd {
+                ns,
+                dev,
+                mac,
+                ip,
+                vtep,
+            } => {
+                let mac = parse_mac(mac).ok_or_else(|| Error::msg(format!("bad MAC {mac}")))?;
+                let p = crate::link::Peer {
+                    mac,
+                    ip: *ip,
+                    vtep: *vtep,
+                };
+                self.netlink(ns).await?.add_peer(dev, &p).await
+            }
+            Step::PeerDel {
+                ns,
+                dev,
+                mac,
+                ip,
+                vtep,
+            } => {
+                if !netns::exists(ns) {
+                    return Ok(());
+                }
+                let mac = parse_mac(mac).ok_or_else(|| Error::msg(format!("bad MAC {mac}")))?;
+                let p = crate::link::Peer {
+                    mac,
+                    ip: *ip,
+                    vtep: *vtep,
+                };
+                self.netlink(ns).await?.del_peer(dev, &p).await
             }
             Step::LinkDel { ns, name } => {
                 if !netns::exists(ns) {

@@ -78,6 +78,72 @@ pub enum Step {
         peer_ns: String,
         /// MAC of the peer end.
         peer_mac: Option<String>,
+        /// MTU of both ends (the kernel's 1500 when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mtu: Option<u32>,
+    },
+    /// `ip -n NS link add NAME netns TARGET mtu MTU type vxlan id VNI local LOCAL dstport
+    /// PORT proxy l2miss l3miss`, then `ip -n TARGET link set NAME master MASTER up`: the
+    /// device in TARGET (an overlay's namespace), its UDP socket in NS (the host's).
+    VxlanAdd {
+        /// Namespace whose UDP socket carries the tunnel (the host's).
+        ns: String,
+        /// Namespace the device lives in.
+        target_ns: String,
+        /// Device name (`vxlan0`).
+        name: String,
+        /// VXLAN network identifier.
+        vni: u32,
+        /// Local VTEP address.
+        local: Ipv4Addr,
+        /// UDP destination port.
+        port: u16,
+        /// MTU.
+        mtu: u32,
+        /// Bridge it joins in TARGET (`br0`).
+        master: String,
+    },
+    /// `ip -n NS link add NAME link PARENT address MAC netns PEER_NS type macvlan mode
+    /// bridge`: a macvlan on NS's PARENT, created inside PEER_NS.
+    MacvlanAdd {
+        /// Namespace of the parent link.
+        ns: String,
+        /// The parent link (`eth0`).
+        parent: String,
+        /// Name of the new link (`eth0` in the container).
+        name: String,
+        /// Namespace it is created in.
+        peer_ns: String,
+        /// Its MAC.
+        mac: Option<String>,
+    },
+    /// `bridge -n NS fdb add MAC dev DEV dst VTEP self permanent` and `ip -n NS neigh add
+    /// IP lladdr MAC dev DEV nud permanent`: a remote container behind host VTEP, as
+    /// Docker's overlay driver programs it.
+    PeerAdd {
+        /// Namespace (an overlay's).
+        ns: String,
+        /// The VXLAN device.
+        dev: String,
+        /// The container's MAC.
+        mac: String,
+        /// Its address.
+        ip: Ipv4Addr,
+        /// The LAN address of the host it is on.
+        vtep: Ipv4Addr,
+    },
+    /// The inverse of [`Step::PeerAdd`]: `bridge fdb del` and `ip neigh del`.
+    PeerDel {
+        /// Namespace (an overlay's).
+        ns: String,
+        /// The VXLAN device.
+        dev: String,
+        /// The container's MAC.
+        mac: String,
+        /// Its address.
+        ip: Ipv4Addr,
+        /// The LAN address of the host it was on.
+        vtep: Ipv4Addr,
     },
     /// `ip -n NS link del NAME`
     LinkDel {
@@ -182,7 +248,9 @@ impl Step {
                 peer,
                 peer_ns,
                 peer_mac,
+                mtu,
             } => {
+                let mtu = mtu.map(|m| format!(" mtu {m}")).unwrap_or_default();
                 let master = master
                     .as_ref()
                     .map(|m| format!(" master {m}"))
@@ -192,9 +260,59 @@ impl Step {
                     .map(|m| format!(" address {m}"))
                     .unwrap_or_default();
                 vec![format!(
-                    "ip -n {ns} link add {name}{master} up type veth peer name {peer}{mac} netns {peer_ns}"
+                    "ip -n {ns} link add {name}{master}{mtu} up type veth peer name {peer}{mac}{mtu} netns {peer_ns}"
                 )]
             }
+            Step::VxlanAdd {
+                ns,
+                target_ns,
+                name,
+                vni,
+                local,
+                port,
+                mtu,
+                master,
+            } => vec![
+                format!(
+                    "ip -n {ns} link add {name} netns {target_ns} mtu {mtu} type vxlan id {vni} local {local} dstport {port} proxy l2miss l3miss"
+                ),
+                format!("ip -n {target_ns} link set {name} master {master} up"),
+            ],
+            Step::MacvlanAdd {
+                ns,
+                parent,
+                name,
+                peer_ns,
+                mac,
+            } => {
+                let mac = mac
+                    .as_ref()
+                    .map(|m| format!(" address {m}"))
+                    .unwrap_or_default();
+                vec![format!(
+                    "ip -n {ns} link add {name} link {parent}{mac} netns {peer_ns} type macvlan mode bridge"
+                )]
+            }
+            Step::PeerAdd {
+                ns,
+                dev,
+                mac,
+                ip,
+                vtep,
+            } => vec![
+                format!("bridge -n {ns} fdb add {mac} dev {dev} dst {vtep} self permanent"),
+                format!("ip -n {ns} neigh add {ip} lladdr {mac} dev {dev} nud permanent"),
+            ],
+            Step::PeerDel {
+                ns,
+                dev,
+                mac,
+                ip,
+                vtep,
+            } => vec![
+                format!("bridge -n {ns} fdb del {mac} dev {dev} dst {vtep} self"),
+                format!("ip -n {ns} neigh del {ip} dev {dev}"),
+            ],
             Step::LinkDel { ns, name } => vec![format!("ip -n {ns} link del {name}")],
             Step::AddrAdd { ns, dev, cidr } => {
                 vec![format!("ip -n {ns} addr add {cidr} dev {dev}")]
@@ -237,6 +355,29 @@ impl Step {
             Step::VethAdd { ns, name, .. } => Some(Step::LinkDel {
                 ns: ns.clone(),
                 name: name.clone(),
+            }),
+            Step::VxlanAdd {
+                target_ns, name, ..
+            } => Some(Step::LinkDel {
+                ns: target_ns.clone(),
+                name: name.clone(),
+            }),
+            Step::MacvlanAdd { peer_ns, name, .. } => Some(Step::LinkDel {
+                ns: peer_ns.clone(),
+                name: name.clone(),
+            }),
+            Step::PeerAdd {
+                ns,
+                dev,
+                mac,
+                ip,
+                vtep,
+            } => Some(Step::PeerDel {
+                ns: ns.clone(),
+                dev: dev.clone(),
+                mac: mac.clone(),
+                ip: *ip,
+                vtep: *vtep,
             }),
             Step::Firewall { ns, batch } => {
                 let inv = batch.inverse();
@@ -297,6 +438,7 @@ mod tests {
             peer: "eth0".into(),
             peer_ns: "dn-x-ctr-web1".into(),
             peer_mac: Some("02:42:ac:11:00:02".into()),
+            mtu: None,
         };
         assert_eq!(
             s.commands(),
