@@ -69,12 +69,15 @@ pub async fn host(lab: &Lab, mode: Mode, c: HostCommand) -> Result<i32> {
                 let _lock = lab.lock_for(mode == Mode::DryRun)?;
                 for name in &names {
                     let r = match lab.on_host(name) {
-                        Ok(h) => hosts::remove(&h, &mut ex).await.map(|()| h),
+                        Ok(h) => {
+                            let gone = h.store().container_ids();
+                            hosts::remove(&h, &mut ex).await.map(|()| (h, gone))
+                        }
                         Err(e) => Err(e),
                     };
                     match r {
-                        Ok(h) => {
-                            if let Err(e) = crate::overlay::host_left(&h, &mut ex).await {
+                        Ok((h, gone)) => {
+                            if let Err(e) = crate::overlay::host_left(&h, &mut ex, &gone).await {
                                 eprintln!("dockernet: {e}");
                                 status = 1;
                             }

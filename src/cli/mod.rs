@@ -261,6 +261,16 @@ pub(crate) async fn open_lab<'a>(
     }
     let mut d = crate::lab::Daemon::new(lab, rec);
     crate::recover::run(&mut d, exec).await?;
+    // Work spanning hosts (an overlay's creation) may have left journals on others.
+    for other in crate::lab::hosts::all(lab) {
+        if other == *lab || other.store().pending().is_empty() {
+            continue;
+        }
+        if let Ok(Some(r)) = other.store().lab() {
+            let mut od = crate::lab::Daemon::new(&other, r);
+            crate::recover::run(&mut od, exec).await?;
+        }
+    }
     crate::dns::ensure_running(&mut d, exec).await?;
     Ok((lock, d))
 }

@@ -145,6 +145,7 @@ pub fn create_record(d: &Daemon, spec: &RunSpec) -> Result<ContainerRecord> {
                 .store
                 .find_network(name)
                 .map_err(|_| driver::refuse(format!("network {name} not found")))?;
+            driver::overlay::check_attachable(&net)?;
             let hostname = mode.is_host().then(|| d.rec.host.hostname.clone());
             // Docker records the name as given (`mynet`), or `bridge` / `host` / `none`.
             (name.clone(), hostname, Some(net))

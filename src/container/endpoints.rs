@@ -40,6 +40,7 @@ fn check_connect(rec: &ContainerRecord, net: &NetworkRecord, spec: &ConnectSpec)
             "container cannot be connected to multiple networks with one of the networks in private (none) mode",
         ));
     }
+    driver::overlay::check_attachable(net)?;
     if rec.attachments.iter().any(|a| a.network_id == net.id) {
         return Err(refuse(format!(
             "endpoint with name {} already exists in network {}",
@@ -119,6 +120,7 @@ pub async fn connect(
         return Err(e);
     }
     rewrite_hosts(d, ex, rec)?;
+    crate::overlay::container_changed(d, ex, &rec.id, std::slice::from_ref(&net.id)).await?;
     d.store.pending_done(ex, &rec.id)
 }
 
@@ -242,7 +244,7 @@ pub async fn disconnect(
         let mut next = None;
         for (i, e) in rec.endpoints.iter().enumerate() {
             let internal = d.store.network(&e.network_id)?.is_some_and(|n| n.internal);
-            if e.has_interface() && !internal {
+            if e.has_interface() && !internal && !driver::overlay::is_overlay_endpoint(e) {
                 next = Some(i);
                 break;
             }
@@ -260,6 +262,7 @@ pub async fn disconnect(
     d.store.save_container(ex, rec)?;
     crate::dns::sync(d, ex, &rec.id);
     rewrite_hosts(d, ex, rec)?;
+    crate::overlay::container_changed(d, ex, &rec.id, std::slice::from_ref(&net.id)).await?;
     Error::all(
         format!("disconnecting {} from {}", rec.name, net.name),
         errors,

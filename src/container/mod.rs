@@ -206,8 +206,37 @@ pub async fn start(
         )?;
         rec.endpoints.push(ep);
     }
+    // An overlay's bridge leads nowhere: the way out (and in, for published ports) is
+    // this host's docker_gwbridge, as in Docker.
+    if networks
+        .first()
+        .is_some_and(|n| n.driver == "overlay" && !n.internal)
+    {
+        let gw = crate::overlay::ensure_gwbridge(d, ex).await?;
+        let att = crate::lab::Attachment {
+            network_id: gw.id.clone(),
+            network: gw.name.clone(),
+            ip: None,
+            aliases: Vec::new(),
+        };
+        let ep = driver::for_network(&gw)?.join(
+            d,
+            &driver::JoinRequest {
+                container: rec,
+                network: &gw,
+                attachment: &att,
+                ifname: format!("eth{}", rec.endpoints.len()),
+                default_route: true,
+            },
+        )?;
+        rec.endpoints.push(ep);
+    }
     let (bindings, port_steps) = publish::plan(d, rec)?;
-    if let Some(ep) = rec.endpoints.iter_mut().find(|e| e.has_interface()) {
+    if let Some(ep) = rec
+        .endpoints
+        .iter_mut()
+        .find(|e| e.has_interface() && !driver::overlay::is_overlay_endpoint(e))
+    {
         ep.steps.extend(port_steps);
         ep.steps.extend(link_rules(
             d,
@@ -323,6 +352,8 @@ pub async fn start(
     rec.finished = None;
     d.store.save_container(ex, rec)?;
     d.store.pending_done(ex, &rec.id)?;
+    let nets: Vec<String> = rec.endpoints.iter().map(|e| e.network_id.clone()).collect();
+    crate::overlay::container_changed(d, ex, &rec.id, &nets).await?;
     Ok(Some(spawned))
 }
 

@@ -190,11 +190,33 @@ pub async fn release_networks(
     }
     let logs: Vec<UndoLog> = recs.iter().map(|rec| undo_log(rec, &doomed)).collect();
     let undone = ex.undo_together(&logs, LINGER).await;
+    // The other hosts forget the overlay containers that left.
+    let mut overlay_changes: Vec<(String, Vec<String>)> = Vec::new();
+    for rec in recs.iter() {
+        let nets: Vec<String> = rec
+            .endpoints
+            .iter()
+            .filter(|e| crate::driver::overlay::is_overlay_endpoint(e))
+            .map(|e| e.network_id.clone())
+            .collect();
+        if !nets.is_empty() {
+            overlay_changes.push((rec.id.clone(), nets));
+        }
+    }
     for ((rec, errs), undone) in recs.iter_mut().zip(errors.iter_mut()).zip(undone) {
         errs.extend(undone);
         rec.endpoints.clear();
         rec.sandbox_steps.clear();
         rec.ports.clear();
+    }
+    let mut synced: Vec<String> = Vec::new();
+    for (id, nets) in &overlay_changes {
+        let fresh: Vec<String> = nets.iter().filter(|n| !synced.contains(n)).cloned().collect();
+        if let Err(e) = crate::overlay::container_changed(d, ex, id, &fresh).await {
+            eprintln!("dockernet: {e}");
+        }
+        crate::overlay::notify_dns(d.lab, ex, id);
+        synced.extend(fresh);
     }
     let stubborn = wait_gone(ex, &proxies, PROXY_WAIT);
     ex.signal(&stubborn, libc::SIGKILL, Duration::from_secs(1));

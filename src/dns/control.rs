@@ -26,6 +26,14 @@ pub enum Request {
         /// Container id.
         id: String,
     },
+    /// Read a container of another lab host again and keep (or drop) its names on the
+    /// overlay networks this host shares with it.
+    Remote {
+        /// The host it is on.
+        host: String,
+        /// Container id.
+        id: String,
+    },
     /// Drop the container: close its sockets (they would keep its namespace alive)
     /// and its names.
     Forget {

@@ -117,6 +117,16 @@ struct Server {
     batch: Option<Batch>,
 }
 
+/// A container of another host as this host's resolver indexes it: only its overlay
+/// endpoints (the networks the hosts share), no resolver or links of its own here.
+fn as_remote(mut rec: crate::lab::ContainerRecord) -> crate::lab::ContainerRecord {
+    rec.endpoints
+        .retain(crate::driver::overlay::is_overlay_endpoint);
+    rec.dns = None;
+    rec.links.clear();
+    rec
+}
+
 /// Entry point of `dockernet-dns --lab NAME --control-fd N`.
 pub fn main(args: &[String]) -> i32 {
     let mut lab = None;
@@ -259,6 +269,19 @@ impl Server {
             }
             self.index_record(&rec);
         }
+        // The other hosts' containers on overlays this host has.
+        let me = self.store.lab_ref().clone();
+        for there in crate::lab::hosts::all(&me) {
+            if there.host == me.host {
+                continue;
+            }
+            let store = there.store();
+            for id in store.container_ids() {
+                if let Ok(Some(rec)) = store.container(&id) {
+                    self.index_record(&as_remote(rec));
+                }
+            }
+        }
     }
 
     fn net_info(&mut self, id: &str) -> Option<NetInfo> {
@@ -370,6 +393,17 @@ impl Server {
             Request::Sync { id } => {
                 match self.store.container(&id) {
                     Ok(Some(rec)) => self.index_record(&rec),
+                    Ok(None) => self.forget(&id),
+                    Err(e) => return Reply::fail(e.to_string()),
+                }
+                Reply::ok()
+            }
+            Request::Remote { host, id } => {
+                let Ok(there) = self.store.lab_ref().on_host(&host) else {
+                    return Reply::fail(format!("no host {host}"));
+                };
+                match there.store().container(&id) {
+                    Ok(Some(rec)) => self.index_record(&as_remote(rec)),
                     Ok(None) => self.forget(&id),
                     Err(e) => return Reply::fail(e.to_string()),
                 }

@@ -5,17 +5,23 @@
 //!
 //! * `bridge` — a Linux bridge with the gateway address and its iptables rules; each
 //!   endpoint a veth pair onto it, an address and a route ([`bridge`]);
+//! * `macvlan`, `ipvlan` — nothing for the network itself; each endpoint a child link
+//!   of the lab host's LAN interface, made inside the container's namespace (`macvlan`);
 //! * `host` — no sandbox of its own: the lab host's network and hostname;
 //! * `null` — a sandbox with only `lo`;
 //! * `container:NAME` — not a network but a way to share another container's sandbox;
 //!   it goes through the same interface and refuses what it cannot do.
 
 mod bridge;
+mod macvlan;
 mod modes;
+pub mod overlay;
 mod validate;
 
 pub use bridge::BridgeDriver;
+pub use macvlan::{IpvlanDriver, MacvlanDriver, ipvlan_missing, ipvlan_supported};
 pub use modes::{ContainerDriver, HostDriver, NullDriver};
+pub use overlay::OverlayDriver;
 pub use validate::{ModeFlags, validate};
 
 use crate::error::{EXIT_REFUSED, Error, Result};
@@ -166,6 +172,9 @@ pub fn for_network(net: &NetworkRecord) -> Result<&'static dyn Driver> {
         "bridge" => Ok(&BridgeDriver),
         "host" => Ok(&HostDriver),
         "null" => Ok(&NullDriver),
+        "macvlan" => Ok(&MacvlanDriver),
+        "ipvlan" => Ok(&IpvlanDriver),
+        "overlay" => Ok(&OverlayDriver),
         other => Err(Error::msg(format!(
             "network {} uses driver {other}, which this dockernet does not know",
             net.name

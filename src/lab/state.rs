@@ -217,9 +217,10 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// True for a real interface (bridge networks), false for host / none membership.
+    /// True for a real interface (bridge, macvlan networks), false for host / none
+    /// membership. A macvlan endpoint has no host-side veth, only its `ethN`.
     pub fn has_interface(&self) -> bool {
-        !self.veth.is_empty()
+        !self.veth.is_empty() || !self.ifname.is_empty()
     }
 }
 

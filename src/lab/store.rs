@@ -452,6 +452,18 @@ impl Store {
             .collect()
     }
 
+    /// Allocated addresses of a network with the container holding each.
+    pub fn ip_holders(&self, network_id: &str) -> Vec<(Ipv4Addr, String)> {
+        let dir = self.network_dir(network_id).join("ips");
+        self.list(&dir)
+            .into_iter()
+            .filter_map(|f| {
+                let holder = self.read_string(&dir.join(&f))?;
+                Some((f.parse().ok()?, holder))
+            })
+            .collect()
+    }
+
     /// Record an allocated address (IPAM state).
     pub fn claim_ip(
         &self,

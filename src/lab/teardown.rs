@@ -205,7 +205,9 @@ impl Doomed {
         match step {
             Step::VethAdd { ns, peer_ns, .. } => self.contains(ns) || self.contains(peer_ns),
             Step::VxlanAdd { ns, target_ns, .. } => self.contains(ns) || self.contains(target_ns),
-            Step::MacvlanAdd { peer_ns, .. } => self.contains(peer_ns),
+            Step::MacvlanAdd { peer_ns, .. } | Step::IpvlanAdd { peer_ns, .. } => {
+                self.contains(peer_ns)
+            }
             Step::PeerAdd { ns, .. } => self.contains(ns),
             Step::BridgeAdd { ns, .. } | Step::Firewall { ns, .. } => self.contains(ns),
             _ => false,

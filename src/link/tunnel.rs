@@ -7,11 +7,11 @@ use crate::error::{Error, Result, netlink_errno};
 use crate::netns;
 use futures::TryStreamExt;
 use rtnetlink::packet_route::AddressFamily;
-use rtnetlink::packet_route::link::MacVlanMode;
+use rtnetlink::packet_route::link::{IpVlanFlags, IpVlanMode, MacVlanMode};
 use rtnetlink::packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
-use rtnetlink::{LinkMacVlan, LinkUnspec, LinkVxlan};
+use rtnetlink::{LinkIpVlan, LinkMacVlan, LinkUnspec, LinkVxlan};
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -86,25 +86,67 @@ impl Netlink {
             .map_err(|e| Error::from(e).context(format!("attaching {name} to {master}")))
     }
 
-    /// `ip link add NAME link PARENT address MAC netns TARGET type macvlan mode bridge`:
-    /// the macvlan is made on the parent in this namespace and created directly in
-    /// TARGET.
+    /// `ip link add NAME link PARENT address MAC netns TARGET type macvlan mode MODE`
+    /// (MODE `bridge` when none): the macvlan is made on the parent in this namespace
+    /// and created directly in TARGET.
     pub async fn add_macvlan_into(
         &self,
         name: &str,
         parent: &str,
         target: &Path,
         mac: Option<[u8; 6]>,
+        mode: Option<&str>,
     ) -> Result<()> {
+        let mode = match mode.unwrap_or("bridge") {
+            "bridge" => MacVlanMode::Bridge,
+            "private" => MacVlanMode::Private,
+            "vepa" => MacVlanMode::Vepa,
+            "passthru" => MacVlanMode::Passthrough,
+            other => return Err(Error::msg(format!("unknown macvlan mode {other}"))),
+        };
         let parent_index = self.require(parent).await?;
         let ns_file = netns::open(target)?;
-        let mut msg = LinkMacVlan::new(name, parent_index, MacVlanMode::Bridge)
-            .setns_by_fd(ns_file.as_raw_fd());
+        let mut msg =
+            LinkMacVlan::new(name, parent_index, mode).setns_by_fd(ns_file.as_raw_fd());
         if let Some(m) = mac {
             msg = msg.address(m.to_vec());
         }
         let r = self
             .add(msg.build(), &format!("creating macvlan {name} on {parent}"))
+            .await;
+        drop(ns_file);
+        r
+    }
+
+    /// `ip link add NAME link PARENT netns TARGET type ipvlan mode MODE FLAG`: an ipvlan
+    /// (it shares the parent's MAC) made on the parent here, created directly in TARGET.
+    pub async fn add_ipvlan_into(
+        &self,
+        name: &str,
+        parent: &str,
+        target: &Path,
+        mode: &str,
+        flag: &str,
+    ) -> Result<()> {
+        let mode = match mode {
+            "l2" => IpVlanMode::L2,
+            "l3" => IpVlanMode::L3,
+            "l3s" => IpVlanMode::L3S,
+            other => return Err(Error::msg(format!("unknown ipvlan mode {other}"))),
+        };
+        let flag = match flag {
+            "bridge" => IpVlanFlags::empty(),
+            "private" => IpVlanFlags::Private,
+            "vepa" => IpVlanFlags::Vepa,
+            other => return Err(Error::msg(format!("unknown ipvlan flag {other}"))),
+        };
+        let parent_index = self.require(parent).await?;
+        let ns_file = netns::open(target)?;
+        let msg = LinkIpVlan::new(name, parent_index, mode)
+            .flag(flag)
+            .setns_by_fd(ns_file.as_raw_fd());
+        let r = self
+            .add(msg.build(), &format!("creating ipvlan {name} on {parent}"))
             .await;
         drop(ns_file);
         r
@@ -251,6 +293,11 @@ pub struct FdbEntry {
 fn neigh_ip(m: &NeighbourMessage) -> Option<Ipv4Addr> {
     m.attributes.iter().find_map(|a| match a {
         NeighbourAttribute::Destination(NeighbourAddress::Inet(ip)) => Some(*ip),
+        // In an AF_BRIDGE message (an FDB entry) the parser cannot tell the family of
+        // the VTEP address from the header, and leaves its bytes as they came.
+        NeighbourAttribute::Destination(NeighbourAddress::Other(b)) if b.len() == 4 => {
+            Some(Ipv4Addr::new(b[0], b[1], b[2], b[3]))
+        }
         _ => None,
     })
 }

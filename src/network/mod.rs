@@ -62,27 +62,17 @@ fn is_predefined_name(name: &str) -> bool {
     matches!(name, "bridge" | "host" | "none" | "default")
 }
 
-/// Refuse drivers this lab does not have, saying which ones come later and why.
+/// Refuse drivers this lab does not have (ipvlan without the kernel's support).
 fn check_driver(driver: &str) -> Result<()> {
-    let later = |what: &str| {
-        Err(Error::msg(crate::ui::tr(
-            format!("the {driver} driver is not available yet in dockernet: {what}"),
-            format!("dockernet 暂不支持 {driver} 驱动：{what}"),
-        )))
-    };
     match driver {
         "bridge" => Ok(()),
         "host" | "null" => Err(Error::msg(format!(
             "Error response from daemon: only one instance of \"{driver}\" network is allowed"
         ))),
-        "overlay" => {
-            later("overlay networks span several lab hosts and come with them (lab host add)")
-        }
-        "macvlan" => later("macvlan networks come with lab hosts on the LAN"),
-        "ipvlan" => Err(Error::msg(crate::ui::tr(
-            "ipvlan networks cannot be created here: this machine's kernel has no ipvlan driver (CONFIG_IPVLAN is not set); use macvlan or bridge",
-            "这里无法创建 ipvlan 网络：本机内核没有 ipvlan 驱动（未设置 CONFIG_IPVLAN）；请改用 macvlan 或 bridge",
-        ))),
+        "overlay" => Ok(()),
+        "macvlan" => Ok(()),
+        "ipvlan" if driver::ipvlan_supported() => Ok(()),
+        "ipvlan" => Err(driver::ipvlan_missing()),
         other => Err(Error::msg(format!(
             "Error response from daemon: plugin \"{other}\" not found"
         ))),
@@ -96,7 +86,7 @@ pub async fn create(
     ex: &mut Executor,
     spec: &CreateSpec,
 ) -> Result<NetworkRecord> {
-    let parsed = crate::ipam::parse_request(&spec.ipam)?;
+    let mut parsed = crate::ipam::parse_request(&spec.ipam)?;
     if is_predefined_name(&spec.name) {
         return Err(Error::msg(format!(
             "Error response from daemon: operation is not permitted on predefined {} network ",
@@ -138,11 +128,27 @@ pub async fn create(
         spec.driver.as_str()
     };
     check_driver(driver_name)?;
+    let overlay = driver_name == "overlay";
     let existing = d.store.networks()?;
-    let subnets: Vec<ipnet::Ipv4Net> = existing
+    let mut subnets: Vec<ipnet::Ipv4Net> = existing
         .iter()
         .flat_map(|n| n.ipam.iter().map(|p| p.subnet))
         .collect();
+    if overlay {
+        // An overlay spans every host: no host may have its subnet already.
+        for (h, _) in crate::overlay::up_hosts(d.lab) {
+            if h.host != d.lab.host {
+                let theirs = h.store().networks()?;
+                subnets.extend(theirs.iter().flat_map(|n| n.ipam.iter().map(|p| p.subnet)));
+            }
+        }
+        if parsed.is_empty() {
+            parsed = crate::ipam::parse_request(&crate::ipam::IpamRequest {
+                subnets: vec![crate::overlay::default_subnet(d.lab)?],
+                ..Default::default()
+            })?;
+        }
+    }
     let pool = crate::ipam::configure(&parsed, &subnets)
         .map_err(|e| Error::msg(format!("Error response from daemon: {e}")))?;
     let options = key_values(&spec.options, "option")?;
@@ -170,6 +176,9 @@ pub async fn create(
         creator: ProcRef::of(std::process::id() as i32),
         steps: Vec::new(),
     };
+    if overlay {
+        return crate::overlay::create(d, ex, net).await;
+    }
     let drv = driver::for_network(&net)?;
     net.driver = drv.name().to_string();
     net.steps = drv.create_network(d, &net)?;
@@ -226,6 +235,9 @@ pub async fn remove(d: &mut Daemon<'_>, ex: &mut Executor, key: &str) -> Result<
             net.name
         )));
     }
+    if net.driver == "overlay" {
+        return crate::overlay::remove(d, ex, &net).await;
+    }
     if d.store.member_count(&net.id) > 0 {
         return Err(Error::msg(format!(
             "Error response from daemon: error while removing network: network {} id {} has active endpoints",
@@ -253,7 +265,12 @@ pub async fn prune(d: &mut Daemon<'_>, ex: &mut Executor) -> Result<Vec<String>>
         .collect();
     nets.sort_by(|a, b| a.created.total_cmp(&b.created));
     for n in nets {
-        if d.store.member_count(&n.id) == 0 {
+        if n.driver == "overlay" {
+            // Pruned only when no host has a container on it.
+            if crate::overlay::remove(d, ex, &n).await.is_ok() {
+                removed.push(n.name.clone());
+            }
+        } else if d.store.member_count(&n.id) == 0 {
             delete(d, ex, &n).await?;
             removed.push(n.name.clone());
         }
@@ -266,6 +283,10 @@ pub async fn rollback(d: &mut Daemon<'_>, ex: &mut Executor, id: &str) -> Result
     if let Some(net) = d.store.network(id)?
         && net.status == LabStatus::Creating
     {
+        if net.driver == "overlay" {
+            // Built host by host: every copy goes, wherever the crash left it.
+            return crate::overlay::remove_everywhere(d.lab, ex, id).await;
+        }
         delete(d, ex, &net).await?;
     }
     d.store.pending_done(ex, id)

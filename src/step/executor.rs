@@ -104,6 +104,31 @@ impl Executor {
             .map_err(|e| Error::from(e).context(format!("creating {}", path.display())))
     }
 
+    /// `ln -s TARGET LINK` (a record directory shared between hosts); an existing link
+    /// to the same target is fine.
+    pub fn symlink(&self, target: &std::path::Path, link: &std::path::Path) -> Result<()> {
+        if !self.effects() {
+            return Ok(());
+        }
+        if std::fs::read_link(link).is_ok_and(|t| t == target) {
+            return Ok(());
+        }
+        if let Some(parent) = link.parent() {
+            self.create_dir(parent)?;
+        }
+        std::os::unix::fs::symlink(target, link)
+            .map_err(|e| Error::from(e).context(format!("linking {}", link.display())))
+    }
+
+    /// The static peers of VXLAN device `dev` in namespace `ns` (none if either is
+    /// missing): what `overlay::sync_peers` compares with the records.
+    pub async fn overlay_peers(&mut self, ns: &str, dev: &str) -> Result<Vec<crate::link::Peer>> {
+        if !netns::exists(ns) {
+            return Ok(Vec::new());
+        }
+        self.netlink(ns).await?.peers(dev).await
+    }
+
     /// Remove a file or a directory tree; one already gone is fine.
     pub fn remove_path(&self, path: &std::path::Path) -> Result<()> {
         if !self.effects() {
@@ -398,11 +423,25 @@ impl Executor {
                 name,
                 peer_ns,
                 mac,
+                mode,
             } => {
                 let mac = mac.as_deref().and_then(parse_mac);
                 self.netlink(ns)
                     .await?
-                    .add_macvlan_into(name, parent, &netns::path(peer_ns), mac)
+                    .add_macvlan_into(name, parent, &netns::path(peer_ns), mac, mode.as_deref())
+                    .await
+            }
+            Step::IpvlanAdd {
+                ns,
+                parent,
+                name,
+                peer_ns,
+                mode,
+                flag,
+            } => {
+                self.netlink(ns)
+                    .await?
+                    .add_ipvlan_into(name, parent, &netns::path(peer_ns), mode, flag)
                     .await
             }
             Step::PeerAdd {

@@ -116,6 +116,25 @@ pub enum Step {
         peer_ns: String,
         /// Its MAC.
         mac: Option<String>,
+        /// macvlan mode (`private`, `vepa`, `passthru`); none: `bridge`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mode: Option<String>,
+    },
+    /// `ip -n NS link add NAME link PARENT netns PEER_NS type ipvlan mode MODE FLAG`: an
+    /// ipvlan on NS's PARENT (sharing its MAC), created inside PEER_NS.
+    IpvlanAdd {
+        /// Namespace of the parent link.
+        ns: String,
+        /// The parent link (`eth0`).
+        parent: String,
+        /// Name of the new link (`eth0` in the container).
+        name: String,
+        /// Namespace it is created in.
+        peer_ns: String,
+        /// `l2`, `l3` or `l3s`.
+        mode: String,
+        /// `bridge`, `private` or `vepa`.
+        flag: String,
     },
     /// `bridge -n NS fdb add MAC dev DEV dst VTEP self permanent` and `ip -n NS neigh add
     /// IP lladdr MAC dev DEV nud permanent`: a remote container behind host VTEP, as
@@ -284,15 +303,27 @@ impl Step {
                 name,
                 peer_ns,
                 mac,
+                mode,
             } => {
                 let mac = mac
                     .as_ref()
                     .map(|m| format!(" address {m}"))
                     .unwrap_or_default();
+                let mode = mode.as_deref().unwrap_or("bridge");
                 vec![format!(
-                    "ip -n {ns} link add {name} link {parent}{mac} netns {peer_ns} type macvlan mode bridge"
+                    "ip -n {ns} link add {name} link {parent}{mac} netns {peer_ns} type macvlan mode {mode}"
                 )]
             }
+            Step::IpvlanAdd {
+                ns,
+                parent,
+                name,
+                peer_ns,
+                mode,
+                flag,
+            } => vec![format!(
+                "ip -n {ns} link add {name} link {parent} netns {peer_ns} type ipvlan mode {mode} {flag}"
+            )],
             Step::PeerAdd {
                 ns,
                 dev,
@@ -362,10 +393,12 @@ impl Step {
                 ns: target_ns.clone(),
                 name: name.clone(),
             }),
-            Step::MacvlanAdd { peer_ns, name, .. } => Some(Step::LinkDel {
-                ns: peer_ns.clone(),
-                name: name.clone(),
-            }),
+            Step::MacvlanAdd { peer_ns, name, .. } | Step::IpvlanAdd { peer_ns, name, .. } => {
+                Some(Step::LinkDel {
+                    ns: peer_ns.clone(),
+                    name: name.clone(),
+                })
+            }
             Step::PeerAdd {
                 ns,
                 dev,
