@@ -18,6 +18,7 @@ mod network;
 mod ps;
 mod ps_filter;
 mod show;
+mod show_fdb;
 
 use crate::error::Result;
 use crate::step::Mode;

@@ -13,7 +13,8 @@ use clap::Subcommand;
 pub enum NetworkCommand {
     /// Create a network.
     Create {
-        /// Driver to manage the network: bridge (overlay and macvlan come later).
+        /// Driver to manage the network: bridge, overlay, macvlan (-o parent=eth0), ipvlan
+        /// (where the kernel has it).
         #[arg(short = 'd', long, default_value = "bridge")]
         driver: String,
         /// Subnet in CIDR format that represents a network segment.
@@ -187,7 +188,7 @@ pub async fn network(lab: &Lab, mode: Mode, c: NetworkCommand) -> Result<i32> {
             } else {
                 let rows: Vec<Vec<String>> = nets
                     .iter()
-                    .map(|n| vec![id(&n.id), n.name.clone(), n.driver.clone(), "local".into()])
+                    .map(|n| vec![id(&n.id), n.name.clone(), n.driver.clone(), n.scope().into()])
                     .collect();
                 print!(
                     "{}",

@@ -21,6 +21,19 @@ pub enum ShowCommand {
     Bridges(OnArgs),
     /// iptables rules with counters, like `iptables -vnL`.
     Rules(RulesArgs),
+    /// Each overlay's VXLAN forwarding table, like `bridge fdb show dev vxlan0`.
+    Fdb(FdbArgs),
+}
+
+/// `show fdb` options.
+#[derive(Debug, Args)]
+pub struct FdbArgs {
+    /// Only this overlay network (default: every overlay on the host).
+    #[arg(long)]
+    pub network: Option<String>,
+    /// Print exactly what `bridge fdb show dev vxlan0` prints (no owners, no neighbours).
+    #[arg(long)]
+    pub raw: bool,
 }
 
 /// Where to look.
@@ -131,6 +144,7 @@ pub async fn show(lab: &Lab, mode: Mode, c: ShowCommand) -> Result<i32> {
         ShowCommand::Addr(a) => ip_view(lab, st, IpView::Addr, &a).await?,
         ShowCommand::Routes(a) => ip_view(lab, st, IpView::Routes, &a).await?,
         ShowCommand::Bridges(a) => ip_view(lab, st, IpView::Bridges, &a).await?,
+        ShowCommand::Fdb(a) => super::show_fdb::render(&d, a.network.as_deref(), a.raw).await?,
     };
     print!("{text}");
     Ok(0)

@@ -159,24 +159,22 @@ fn check_parent(ctx: &Context<'_>, net: &NetworkRecord, kind: Kind) -> Result<St
         // Docker creates a missing `eth0.50` as an 802.1q sub-interface.
         return Err(Error::msg(crate::ui::tr(
             format!(
-                "-o parent={parent}: the lab host has no such interface, and Docker's 802.1q sub-interface cannot be made here (this kernel has no 8021q driver); the lab host has {}",
+                "-o parent={parent}: no such interface in {host}, and Docker's 802.1q sub-interface cannot be made here (this kernel has no 8021q driver); interfaces there: {}",
                 names.join(", ")
             ),
             format!(
-                "-o parent={parent}：宿主机上没有这块网卡，本机内核也没有 8021q 驱动，无法像 Docker 那样建 802.1q 子网卡；宿主机上的网卡有 {}",
+                "-o parent={parent}：{host} 里没有这块网卡，本机内核也没有 8021q 驱动，无法像 Docker 那样建 802.1q 子网卡；那里的网卡有 {}",
                 names.join("、")
             ),
         )));
     }
     Err(daemon(crate::ui::tr(
         format!(
-            "-o parent interface was not found on the host: {parent} (the lab host {} has {})",
-            ctx.lab.host,
+            "-o parent interface was not found on the host: {parent} (interfaces in {host}: {})",
             names.join(", ")
         ),
         format!(
-            "-o parent interface was not found on the host: {parent}（宿主机 {} 上的网卡有 {}）",
-            ctx.lab.host,
+            "-o parent interface was not found on the host: {parent}（{host} 里的网卡有 {}）",
             names.join("、")
         ),
     )))

@@ -140,6 +140,16 @@ impl NetworkRecord {
         self.ipam.first()
     }
 
+    /// Docker's scope: `swarm` for an overlay (one network across the hosts), `local`
+    /// for the rest.
+    pub fn scope(&self) -> &'static str {
+        if self.driver == "overlay" {
+            "swarm"
+        } else {
+            "local"
+        }
+    }
+
     /// True for the default bridge (`bridge`, docker0).
     pub fn is_default_bridge(&self) -> bool {
         self.predefined && self.driver == "bridge"

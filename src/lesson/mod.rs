@@ -51,6 +51,7 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../lessons/custom-network.toml"),
     ),
     ("dns.toml", include_str!("../../lessons/dns.toml")),
+    ("macvlan.toml", include_str!("../../lessons/macvlan.toml")),
 ];
 
 /// The articles lessons follow, by id.

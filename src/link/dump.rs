@@ -284,8 +284,10 @@ fn link_view(m: &LinkMessage, names: &HashMap<u32, String>) -> LinkView {
             _ => {}
         }
     }
-    // IFLA_LINK equal to our own index carries no information (iproute2 skips it).
-    if v.peer_index == Some(v.index) {
+    // IFLA_LINK equal to our own index carries no information (iproute2 skips it),
+    // unless it names a link in another namespace: the kernel then sends it anyway (a
+    // container's macvlan eth0 and its parent are often both index 2).
+    if v.peer_index == Some(v.index) && v.link_netnsid.is_none() {
         v.peer_index = None;
     }
     v

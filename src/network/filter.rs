@@ -47,7 +47,7 @@ impl NetworkFilter {
                 "name" => n.name.contains(v.as_str()),
                 "id" => n.id.starts_with(v.as_str()),
                 "driver" => &n.driver == v,
-                "scope" => v == "local",
+                "scope" => v == n.scope(),
                 "type" => (v == "builtin") == n.predefined,
                 "dangling" => (v == "true" || v == "1") == (!attached && !n.predefined),
                 "label" => match v.split_once('=') {

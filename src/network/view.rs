@@ -44,11 +44,11 @@ pub fn inspect_json(d: &Daemon, net: &NetworkRecord) -> Value {
     } else {
         json!({})
     };
-    json!({
+    let mut v = json!({
         "Name": net.name,
         "Id": net.id,
         "Created": rfc3339(net.created),
-        "Scope": "local",
+        "Scope": net.scope(),
         "Driver": net.driver,
         "EnableIPv6": false,
         "IPAM": {"Driver": "default", "Options": ipam_options, "Config": config},
@@ -60,7 +60,18 @@ pub fn inspect_json(d: &Daemon, net: &NetworkRecord) -> Value {
         "Containers": containers,
         "Options": net.options,
         "Labels": net.labels
-    })
+    });
+    if net.driver == "overlay" {
+        // Swarm lists the nodes that have the network, by hostname and address: the
+        // place to see which host is where (the containers listed are this host's).
+        let peers: Vec<Value> = crate::overlay::up_hosts(d.lab)
+            .into_iter()
+            .filter(|(h, _)| h.store().network(&net.id).ok().flatten().is_some())
+            .map(|(_, r)| json!({"Name": r.host.hostname, "IP": r.host.lan.to_string()}))
+            .collect();
+        v["Peers"] = json!(peers);
+    }
+    v
 }
 
 /// One line of `network ls --format json` (Docker's `{{json .}}` of a network row).
@@ -75,6 +86,6 @@ pub fn ls_json(net: &NetworkRecord, id: &str) -> Value {
         "Internal": net.internal.to_string(),
         "Labels": labels.join(","),
         "Name": net.name,
-        "Scope": "local"
+        "Scope": net.scope()
     })
 }

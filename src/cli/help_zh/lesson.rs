@@ -14,7 +14,7 @@ pub(super) const ARGS: &[ArgTexts] = &[ArgTexts {
     args: &[
         (
             "name",
-            "要运行的课程：`bridge`、`host`、`none`、`container`、\n`port-mapping`、`outbound`、`link`、`connect`、\n`custom-network`、`dns`；`list`（默认）列出全部课程；\n`claims` 列出文章中的说法和检查它们的步骤",
+            "要运行的课程：`bridge`、`host`、`none`、`container`、\n`port-mapping`、`outbound`、`link`、`connect`、\n`custom-network`、`dns`、`macvlan`；\n`list`（默认）列出全部课程；\n`claims` 列出文章中的说法和检查它们的步骤",
         ),
         (
             "yes",

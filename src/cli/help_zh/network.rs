@@ -19,7 +19,10 @@ pub(super) const ARGS: &[ArgTexts] = &[
     ArgTexts {
         paths: &["network create"],
         args: &[
-            ("driver", "网络驱动：bridge（overlay 和 macvlan 以后支持）"),
+            (
+                "driver",
+                "网络驱动：bridge、overlay、macvlan（-o parent=eth0）、\nipvlan（内核支持时）",
+            ),
             ("subnet", "CIDR 格式的子网，代表一个网段"),
             ("gateway", "主子网的 IPv4 网关"),
             ("ip_range", "只从这个子范围分配容器 IP"),

@@ -53,6 +53,10 @@ pub(super) const ABOUTS: &[(&str, &str)] = &[
     ("show bridges", "网桥及其端口，同 `brctl show`"),
     ("show rules", "iptables 规则及计数，同 `iptables -vnL`"),
     (
+        "show fdb",
+        "每个 overlay 网络的 VXLAN 转发表，同 `bridge fdb show dev vxlan0`",
+    ),
+    (
         "completion",
         "打印 shell 补全脚本，能补全实验环境里的容器、网络和课程名：\n`source <(dockernet completion bash)`",
     ),
@@ -145,6 +149,16 @@ pub(super) const ARGS: &[ArgTexts] = &[
     ArgTexts {
         paths: &["show rules"],
         args: &[("table", "只看这张表（`filter`、`nat` 等）")],
+    },
+    ArgTexts {
+        paths: &["show fdb"],
+        args: &[
+            ("network", "只看这个 overlay 网络（默认：宿主机上的全部 overlay）"),
+            (
+                "raw",
+                "原样打印 `bridge fdb show dev vxlan0` 的输出\n（不注明容器，不列邻居表）",
+            ),
+        ],
     },
     ArgTexts {
         paths: &["completion"],
