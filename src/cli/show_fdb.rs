@@ -83,12 +83,17 @@ pub async fn render(d: &Daemon<'_>, network: Option<&str>, raw: bool) -> Result<
         }
         for e in &fdb {
             let mac = format_mac(&e.mac);
-            let state = if e.permanent { " permanent" } else { "" };
-            let line = format!("{mac} dst {} link-netnsid 0 self{state}", e.dst);
+            // iproute2 ends a line with the state after a space, also an empty one.
+            let state = if e.permanent { "permanent" } else { "" };
+            let line = match e.dst {
+                Some(dst) => format!("{mac} dst {dst} link-netnsid 0 self {state}"),
+                // The overlay namespace has one bridge: br0.
+                None => format!("{mac} master {} {state}", crate::driver::overlay::BRIDGE),
+            };
             let note = owners.iter().find(|(m, _)| *m == mac).map(|(_, who)| who.as_str());
             match note {
                 Some(who) if !raw => {
-                    let _ = writeln!(out, "{line}  # {who}");
+                    let _ = writeln!(out, "{}  # {who}", line.trim_end());
                 }
                 _ => {
                     let _ = writeln!(out, "{line}");

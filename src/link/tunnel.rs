@@ -241,19 +241,16 @@ impl Netlink {
             let (Some(ip), Some(mac)) = (neigh_ip(&m), neigh_mac(&m)) else {
                 continue;
             };
-            if let Some(e) = fdb.iter().find(|e| e.mac == mac) {
-                out.push(Peer {
-                    mac,
-                    ip,
-                    vtep: e.dst,
-                });
+            if let Some(vtep) = fdb.iter().filter(|e| e.mac == mac).find_map(|e| e.dst) {
+                out.push(Peer { mac, ip, vtep });
             }
         }
         out.sort();
         Ok(out)
     }
 
-    /// Every FDB entry of device `index` that names a remote VTEP (`dst`).
+    /// Every FDB entry of device `index`: the device's own (`self`, naming a remote
+    /// VTEP) and its bridge's (`master`: learned, or its own MAC), in the kernel's order.
     pub async fn fdb(&self, index: u32) -> Result<Vec<FdbEntry>> {
         let mut req = self.handle.neighbours().get();
         req.message_mut().header.family = AddressFamily::Bridge;
@@ -267,10 +264,18 @@ impl Netlink {
             if m.header.ifindex != index {
                 continue;
             }
-            if let (Some(dst), Some(mac)) = (neigh_ip(&m), neigh_mac(&m)) {
+            let master = m.attributes.iter().find_map(|a| match a {
+                NeighbourAttribute::Controller(i) => Some(*i),
+                _ => None,
+            });
+            let dst = neigh_ip(&m);
+            if let Some(mac) = neigh_mac(&m)
+                && (dst.is_some() || master.is_some())
+            {
                 out.push(FdbEntry {
                     mac,
                     dst,
+                    master,
                     permanent: m.header.state == NeighbourState::Permanent,
                 });
             }
@@ -284,8 +289,10 @@ impl Netlink {
 pub struct FdbEntry {
     /// The MAC.
     pub mac: [u8; 6],
-    /// The VTEP it is behind.
-    pub dst: Ipv4Addr,
+    /// The VTEP it is behind (the device's own entries).
+    pub dst: Option<Ipv4Addr>,
+    /// The bridge's index (the bridge's entries for this port).
+    pub master: Option<u32>,
     /// Added by hand (`permanent`) rather than learned.
     pub permanent: bool,
 }
