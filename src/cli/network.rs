@@ -188,7 +188,14 @@ pub async fn network(lab: &Lab, mode: Mode, c: NetworkCommand) -> Result<i32> {
             } else {
                 let rows: Vec<Vec<String>> = nets
                     .iter()
-                    .map(|n| vec![id(&n.id), n.name.clone(), n.driver.clone(), n.scope().into()])
+                    .map(|n| {
+                        vec![
+                            id(&n.id),
+                            n.name.clone(),
+                            n.driver.clone(),
+                            n.scope().into(),
+                        ]
+                    })
                     .collect();
                 print!(
                     "{}",

@@ -90,7 +90,10 @@ pub async fn render(d: &Daemon<'_>, network: Option<&str>, raw: bool) -> Result<
                 // The overlay namespace has one bridge: br0.
                 None => format!("{mac} master {} {state}", crate::driver::overlay::BRIDGE),
             };
-            let note = owners.iter().find(|(m, _)| *m == mac).map(|(_, who)| who.as_str());
+            let note = owners
+                .iter()
+                .find(|(m, _)| *m == mac)
+                .map(|(_, who)| who.as_str());
             match note {
                 Some(who) if !raw => {
                     let _ = writeln!(out, "{}  # {who}", line.trim_end());
@@ -115,7 +118,11 @@ fn owners(d: &Daemon<'_>) -> Vec<(String, String)> {
     let mut v = Vec::new();
     for (h, _) in crate::overlay::up_hosts(d.lab) {
         for c in h.store().containers().unwrap_or_default() {
-            for e in c.endpoints.iter().filter(|e| crate::driver::overlay::is_overlay_endpoint(e)) {
+            for e in c
+                .endpoints
+                .iter()
+                .filter(|e| crate::driver::overlay::is_overlay_endpoint(e))
+            {
                 v.push((
                     e.mac.clone(),
                     crate::ui::tr(

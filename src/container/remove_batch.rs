@@ -211,11 +211,15 @@ pub async fn release_networks(
     }
     let mut synced: Vec<String> = Vec::new();
     for (id, nets) in &overlay_changes {
-        let fresh: Vec<String> = nets.iter().filter(|n| !synced.contains(n)).cloned().collect();
+        let fresh: Vec<String> = nets
+            .iter()
+            .filter(|n| !synced.contains(n))
+            .cloned()
+            .collect();
         if let Err(e) = crate::overlay::container_changed(d, ex, id, &fresh).await {
             eprintln!("dockernet: {e}");
         }
-        crate::overlay::notify_dns(d.lab, ex, id);
+        crate::overlay::forget_dns(d.lab, ex, id);
         synced.extend(fresh);
     }
     let stubborn = wait_gone(ex, &proxies, PROXY_WAIT);

@@ -106,8 +106,7 @@ impl Netlink {
         };
         let parent_index = self.require(parent).await?;
         let ns_file = netns::open(target)?;
-        let mut msg =
-            LinkMacVlan::new(name, parent_index, mode).setns_by_fd(ns_file.as_raw_fd());
+        let mut msg = LinkMacVlan::new(name, parent_index, mode).setns_by_fd(ns_file.as_raw_fd());
         if let Some(m) = mac {
             msg = msg.address(m.to_vec());
         }

@@ -17,8 +17,14 @@ pub async fn ensure_gwbridge(d: &mut Daemon<'_>, ex: &mut Executor) -> Result<Ne
         return Ok(n);
     }
     ex.narrate(&crate::ui::tr(
-        format!("# the first overlay container on {}: dockerd makes {GWBRIDGE}, its way out", d.lab.host),
-        format!("# {} 上的第一个 overlay 容器：dockerd 建立 {GWBRIDGE}，作为它出去的路", d.lab.host),
+        format!(
+            "# the first overlay container on {}: dockerd makes {GWBRIDGE}, its way out",
+            d.lab.host
+        ),
+        format!(
+            "# {} 上的第一个 overlay 容器：dockerd 建立 {GWBRIDGE}，作为它出去的路",
+            d.lab.host
+        ),
     ));
     let spec = crate::network::CreateSpec {
         name: GWBRIDGE.into(),

@@ -15,10 +15,10 @@ mod gwbridge;
 mod peers;
 
 pub use gwbridge::{GWBRIDGE, ensure_gwbridge};
-pub use peers::{notify_dns, sync_peers};
+pub use peers::{forget_dns, notify_dns, sync_peers};
 
-use crate::driver::overlay::{OverlayDriver, VNI_OPTION};
 use crate::driver::Driver;
+use crate::driver::overlay::{OverlayDriver, VNI_OPTION};
 use crate::error::{Error, Result};
 use crate::lab::{Daemon, Lab, LabRecord, LabStatus, NetworkRecord, PendingKind, hosts};
 use crate::step::Executor;
@@ -52,7 +52,9 @@ pub fn next_vni(lab: &Lab) -> u32 {
         .iter()
         .filter_map(|n| crate::driver::overlay::vni(n).ok())
         .collect();
-    (FIRST_VNI..).find(|v| !taken.contains(v)).unwrap_or(FIRST_VNI)
+    (FIRST_VNI..)
+        .find(|v| !taken.contains(v))
+        .unwrap_or(FIRST_VNI)
 }
 
 /// The subnet of an overlay created without `--subnet`: the lowest free `10.0.N.0/24`
@@ -74,7 +76,11 @@ pub fn default_subnet(lab: &Lab) -> Result<String> {
 /// `network create -d overlay`: the network `net` (validated, with its subnet and VNI)
 /// built on every host of the lab, the first host first. Each host's copy is journaled
 /// there before its steps run; a failure undoes every host's copy.
-pub async fn create(d: &mut Daemon<'_>, ex: &mut Executor, mut net: NetworkRecord) -> Result<NetworkRecord> {
+pub async fn create(
+    d: &mut Daemon<'_>,
+    ex: &mut Executor,
+    mut net: NetworkRecord,
+) -> Result<NetworkRecord> {
     net.options
         .entry(VNI_OPTION.to_string())
         .or_insert_with(|| next_vni(d.lab).to_string());
@@ -112,7 +118,12 @@ pub async fn create(d: &mut Daemon<'_>, ex: &mut Executor, mut net: NetworkRecor
 /// One host's copy of an overlay: journaled, saved, its address allocation pointed at
 /// the first host's, its steps run. Left `Creating` (and journaled) on success; on
 /// failure rolled back here.
-async fn build_on(host: &Lab, rec: LabRecord, ex: &mut Executor, net: &NetworkRecord) -> Result<NetworkRecord> {
+async fn build_on(
+    host: &Lab,
+    rec: LabRecord,
+    ex: &mut Executor,
+    net: &NetworkRecord,
+) -> Result<NetworkRecord> {
     let dh = Daemon::new(host, rec);
     let mut copy = net.clone();
     copy.status = LabStatus::Creating;
@@ -135,7 +146,12 @@ async fn build_on(host: &Lab, rec: LabRecord, ex: &mut Executor, net: &NetworkRe
 /// `networks/<id>/ips` becomes a link to the first host's, so an address taken on any
 /// host is taken on all (the lab lock serializes the commands that take them).
 fn share_ipam(host: &Lab, ex: &Executor, id: &str) -> Result<()> {
-    let shared = host.first_host().dir().join("networks").join(id).join("ips");
+    let shared = host
+        .first_host()
+        .dir()
+        .join("networks")
+        .join(id)
+        .join("ips");
     let mine = host.dir().join("networks").join(id).join("ips");
     ex.create_dir(&shared)?;
     ex.symlink(&shared, &mine)
@@ -173,7 +189,10 @@ pub async fn remove_everywhere(lab: &Lab, ex: &mut Executor, id: &str) -> Result
             errors.push(e);
         }
     }
-    Error::all(format!("removing overlay network {}", &id[..id.len().min(12)]), errors)
+    Error::all(
+        format!("removing overlay network {}", &id[..id.len().min(12)]),
+        errors,
+    )
 }
 
 /// A host joined the lab: it gets every overlay network (its own namespace, bridge and
@@ -184,7 +203,10 @@ pub async fn host_joined(d: &Daemon<'_>, ex: &mut Executor) -> Result<()> {
             continue;
         }
         ex.narrate(&crate::ui::tr(
-            format!("# host {} joins the overlay network {}", d.lab.host, net.name),
+            format!(
+                "# host {} joins the overlay network {}",
+                d.lab.host, net.name
+            ),
             format!("# 宿主机 {} 加入 overlay 网络 {}", d.lab.host, net.name),
         ));
         let mut copy = build_on(d.lab, d.rec.clone(), ex, &net).await?;

@@ -98,6 +98,27 @@ pub async fn sync_peers(lab: &Lab, ex: &mut Executor, net_id: &str) -> Result<()
 /// Tell the other hosts' embedded DNS servers that container `id` of host `lab`
 /// changed: each reads its record again and keeps its names on the overlays it shares.
 pub fn notify_dns(lab: &Lab, ex: &Executor, id: &str) {
+    tell_others(
+        lab,
+        ex,
+        &crate::dns::control::Request::Remote {
+            host: lab.host.clone(),
+            id: id.to_string(),
+        },
+    );
+}
+
+/// Tell the other hosts' embedded DNS servers that container `id` of host `lab` left
+/// its networks (its record, still on disk until the command ends, would say otherwise).
+pub fn forget_dns(lab: &Lab, ex: &Executor, id: &str) {
+    tell_others(
+        lab,
+        ex,
+        &crate::dns::control::Request::Forget { id: id.to_string() },
+    );
+}
+
+fn tell_others(lab: &Lab, ex: &Executor, req: &crate::dns::control::Request) {
     if !ex.effects() {
         return;
     }
@@ -105,11 +126,7 @@ pub fn notify_dns(lab: &Lab, ex: &Executor, id: &str) {
         if h.host == lab.host || !rec.resolver.is_some_and(|p| p.alive()) {
             continue;
         }
-        let req = crate::dns::control::Request::Remote {
-            host: lab.host.clone(),
-            id: id.to_string(),
-        };
-        if let Err(e) = crate::dns::ask(&h, &req) {
+        if let Err(e) = crate::dns::ask(&h, req) {
             eprintln!("dockernet: {e}");
         }
     }

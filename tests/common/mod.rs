@@ -218,6 +218,25 @@ impl Lab {
         format!("dn-{}-host", self.name)
     }
 
+    /// The namespace of the lab host called `name` (`host` is the first).
+    pub fn host_named(&self, name: &str) -> String {
+        format!("dn-{}-{name}", self.name)
+    }
+
+    /// `dockernet --lab <lab> -H HOST ARGS...` that must succeed; its stdout.
+    pub fn on(&self, host: &str, args: &[&str]) -> String {
+        let mut all = vec!["-H", host];
+        all.extend_from_slice(args);
+        self.ok(&all)
+    }
+
+    /// `dockernet --lab <lab> -H HOST ARGS...`, whatever it does.
+    pub fn dn_on(&self, host: &str, args: &[&str]) -> Output {
+        let mut all = vec!["-H", host];
+        all.extend_from_slice(args);
+        self.dn(&all)
+    }
+
     /// The world's namespace.
     pub fn world(&self) -> String {
         format!("dn-{}-world", self.name)
@@ -249,6 +268,7 @@ impl Lab {
             .arg(&self.name)
             .args(args)
             .env_remove("DOCKERNET_LAB")
+            .env_remove("DOCKERNET_HOST")
             .env("NO_COLOR", "1")
             .env("LC_ALL", "C.UTF-8");
         c

@@ -153,7 +153,10 @@ pub(super) const ARGS: &[ArgTexts] = &[
     ArgTexts {
         paths: &["show fdb"],
         args: &[
-            ("network", "只看这个 overlay 网络（默认：宿主机上的全部 overlay）"),
+            (
+                "network",
+                "只看这个 overlay 网络（默认：宿主机上的全部 overlay）",
+            ),
             (
                 "raw",
                 "原样打印 `bridge fdb show dev vxlan0` 的输出\n（不注明容器，不列邻居表）",
