@@ -51,8 +51,8 @@ fn a_second_host_is_a_docker_host_of_its_own_on_the_lan() {
             .contains(&format!("dn-{}-host2-ctr-web", lab.name))
     );
     assert!(lab.namespaces().contains(&lab.ctr("web")));
-    let ps2 = lab.on("host2", &["ps", "--format", "{{.Names}}"]);
-    assert_eq!(ps2.trim(), "web");
+    let ps2 = lab.on("host2", &["ps", "--format", "{{.Names}} {{.Host}}"]);
+    assert_eq!(ps2.trim(), "web host2");
     // The hosts reach each other and the world over the LAN; the containers go out.
     let o = lab.dn_on(
         "host2",

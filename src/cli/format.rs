@@ -127,6 +127,7 @@ pub const PS_HEADERS: &[(&str, &str)] = &[
     ("Mounts", "MOUNTS"),
     ("LocalVolumes", "LOCAL VOLUMES"),
     ("Networks", "NETWORKS"),
+    ("Host", "HOST"),
 ];
 
 /// Docker's `ps --format raw`.

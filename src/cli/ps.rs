@@ -135,7 +135,12 @@ pub async fn ps(lab: &Lab, mode: Mode, a: PsArgs) -> Result<i32> {
         let docs: Vec<_> = list
             .iter()
             .zip(&rows)
-            .map(|(c, r)| super::format::ps_fields(c, r))
+            .map(|(c, r)| {
+                let mut doc = super::format::ps_fields(c, r);
+                // The lab host it is on (dockernet's own field; `docker -H` has none).
+                doc["Host"] = serde_json::json!(lab.host);
+                doc
+            })
             .collect();
         return super::format::print_list(&f, super::format::PS_HEADERS, &docs);
     }
@@ -146,11 +151,31 @@ pub async fn ps(lab: &Lab, mode: Mode, a: PsArgs) -> Result<i32> {
                 "Image": r[1], "Labels": "", "LocalVolumes": "0", "Mounts": "", "Names": c.name,
                 "Networks": c.endpoints.iter().map(|e| e.network.clone()).collect::<Vec<_>>().join(","),
                 "Ports": r[5], "RunningFor": r[3].trim_end_matches(" ago"), "Size": "0B",
-                "State": crate::view::docker_inspect::state_word(c), "Status": r[4]
+                "State": crate::view::docker_inspect::state_word(c), "Status": r[4],
+                "Host": lab.host
             });
             println!("{v}");
         }
         return Ok(0);
+    }
+    // With several hosts, say on a terminal whose containers these are (the table
+    // itself stays Docker's).
+    if std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && !crate::lab::hosts::added(lab).is_empty()
+    {
+        eprintln!(
+            "{}",
+            crate::ui::tr(
+                format!(
+                    "# the containers of host {} ({}); `-H NAME` for another, `lab host ls` for all",
+                    lab.host, d.rec.host.lan
+                ),
+                format!(
+                    "# 宿主机 {}（{}）上的容器；看别的宿主机用 `-H NAME`，`lab host ls` 列出全部",
+                    lab.host, d.rec.host.lan
+                ),
+            )
+        );
     }
     print!(
         "{}",
