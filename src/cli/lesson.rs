@@ -31,8 +31,9 @@ interrupted (Ctrl-C, SIGTERM, SIGHUP); 2 for an unknown lesson or a bad --step."
 #[command(after_help = AFTER_HELP)]
 pub struct LessonArgs {
     /// The lesson to run (`bridge`, `host`, `none`, `container`, `port-mapping`,
-    /// `outbound`, `link`, `connect`, `custom-network`, `dns`, `macvlan`), `list` (the default) to
-    /// list them, or `claims` to list the articles' claims and the steps that check them.
+    /// `outbound`, `link`, `connect`, `custom-network`, `dns`, `macvlan`), `list` (the
+    /// default) to list them, or `claims` to list the articles' claims and the steps that
+    /// check them.
     #[arg(default_value = "list", add = clap_complete::ArgValueCandidates::new(super::complete::lessons))]
     pub name: String,
     /// Run straight through without waiting for a key (for projectors and CI), and

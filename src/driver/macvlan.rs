@@ -132,7 +132,7 @@ fn check_parent(ctx: &Context<'_>, net: &NetworkRecord, kind: Kind) -> Result<St
                 kind.name()
             ),
             format!(
-                "这里的 {} 网络必须指定 -o parent=网卡：Docker 会建一个 dummy 链路作父网卡，但本机内核没有 dummy 驱动；宿主机接局域网的网卡是 eth0（-o parent=eth0）",
+                "这里的 {} 网络必须指定 -o parent=网卡：Docker 会建一块 dummy 网卡作父网卡，但本机内核没有 dummy 驱动；宿主机接局域网的网卡是 eth0（-o parent=eth0）",
                 kind.name()
             ),
         )));

@@ -4,7 +4,7 @@
 mod dump;
 mod tunnel;
 
-pub use tunnel::{FdbEntry, Peer, Vxlan};
+pub use tunnel::{Peer, Vxlan};
 
 use crate::error::{Context, Error, Result, netlink_errno};
 use crate::netns;
