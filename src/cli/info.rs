@@ -151,7 +151,7 @@ fn info_doc(lab: &Lab, d: &crate::lab::Daemon<'_>) -> Result<Value> {
         "NCPU": host.cpus,
         "MemTotal": host.mem_total,
         "DockerRootDir": root.display().to_string(),
-        "Name": crate::lab::addr::HOST_HOSTNAME,
+        "Name": d.rec.host.hostname,
         "Labels": [],
         "ExperimentalBuild": false,
         "ServerVersion": env!("CARGO_PKG_VERSION"),

@@ -129,6 +129,14 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
                 println!("{}{}", label("lab", "实验环境"), r.lab);
                 println!("{}{}", label("status", "状态"), status_word(&r.status));
                 println!("{}{}", label("namespaces", "命名空间"), list(&r.namespaces));
+                if r.hosts.len() > 1 {
+                    let hosts: Vec<String> = r
+                        .hosts
+                        .iter()
+                        .map(|h| format!("{} ({})", h.name, h.lan))
+                        .collect();
+                    println!("{}{}", label("hosts", "宿主机"), hosts.join(", "));
+                }
                 println!("{}{}", label("networks", "网络"), list(&r.networks));
                 if let Some(d) = &r.resolver {
                     let upstream = d.upstream.clone().unwrap_or_else(|| tr("none", "无"));

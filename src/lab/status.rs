@@ -17,12 +17,25 @@ pub struct LabReport {
     pub containers: Vec<(String, String)>,
     /// Networks, by name.
     pub networks: Vec<String>,
+    /// The lab's Docker hosts.
+    pub hosts: Vec<HostReport>,
     /// Lab processes alive.
     pub processes: Vec<i32>,
     /// The embedded DNS server: pid, containers it serves, its upstream (None: not running).
     pub resolver: Option<ResolverReport>,
     /// Problems found (leaked or missing objects).
     pub problems: Vec<String>,
+}
+
+/// One Docker host of the lab as `lab status` reports it.
+#[derive(Debug, serde::Serialize)]
+pub struct HostReport {
+    /// Its name (`--host`).
+    pub name: String,
+    /// Its LAN address.
+    pub lan: String,
+    /// Its namespace.
+    pub netns: String,
 }
 
 /// The embedded DNS server as `lab status` reports it.
@@ -40,6 +53,8 @@ pub struct ResolverReport {
 
 /// `lab status`: what exists, what runs, and anything broken or leaked.
 pub fn lab_status(lab: &Lab) -> Result<LabReport> {
+    // The whole lab, whichever host `--host` named.
+    let lab = &lab.first_host();
     let store = lab.store();
     let st = match store.lab() {
         Ok(s) => s,
@@ -50,6 +65,7 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
                 namespaces: netns::list_with_prefix(&lab.netns_prefix()),
                 containers: Vec::new(),
                 networks: Vec::new(),
+                hosts: Vec::new(),
                 processes: Vec::new(),
                 resolver: None,
                 problems: vec![e.to_string()],
@@ -60,6 +76,7 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
     let mut problems = Vec::new();
     let mut containers = Vec::new();
     let mut networks = Vec::new();
+    let mut hosts = Vec::new();
     let mut processes = Vec::new();
     let mut resolver = None;
     let status = match &st {
@@ -119,22 +136,75 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
                 )),
                 None => {}
             }
-            let mut expected = vec![lab.world_ns(), lab.host_ns()];
-            for n in store.networks()? {
-                networks.push(n.name.clone());
-            }
-            for c in store.containers()? {
-                let running = c.shim.is_some_and(|p| p.alive());
-                containers.push((
-                    c.name.clone(),
-                    if running {
-                        "running".into()
-                    } else {
-                        format!("{:?}", c.status).to_lowercase()
-                    },
-                ));
-                if c.status == super::ContainerStatus::Running && c.owns_sandbox() {
-                    expected.push(c.netns.clone());
+            let mut expected = vec![lab.world_ns()];
+            // Every host of the lab: its namespace, its networks' (an overlay's), its
+            // containers'; an added host's containers as `host2/web`.
+            for h in super::hosts::all(lab) {
+                let hs = h.store();
+                let Ok(Some(hr)) = hs.lab() else {
+                    problems.push(crate::ui::tr(
+                        format!(
+                            "host {}: its record is missing or damaged (`lab host rm {}`)",
+                            h.host, h.host
+                        ),
+                        format!(
+                            "宿主机 {}：记录缺失或已损坏（请 `lab host rm {}`）",
+                            h.host, h.host
+                        ),
+                    ));
+                    continue;
+                };
+                expected.push(hr.host.netns.clone());
+                if hr.status != LabStatus::Up || !hr.host_init.is_none_or(|p| p.alive()) {
+                    problems.push(crate::ui::tr(
+                        format!(
+                            "host {} is not up: the next command on it rebuilds it",
+                            h.host
+                        ),
+                        format!(
+                            "宿主机 {} 没有就绪：下一条在它上面运行的命令会重建它",
+                            h.host
+                        ),
+                    ));
+                }
+                if !h.is_first_host() && !hr.resolver.is_some_and(|p| p.alive()) {
+                    problems.push(crate::ui::tr(
+                        format!("host {}: its embedded DNS server is not running", h.host),
+                        format!("宿主机 {}：内嵌 DNS 服务器没有运行", h.host),
+                    ));
+                }
+                hosts.push(HostReport {
+                    name: hr.host.name.clone(),
+                    lan: hr.host.lan.to_string(),
+                    netns: hr.host.netns.clone(),
+                });
+                let prefix = if h.is_first_host() {
+                    String::new()
+                } else {
+                    format!("{}/", h.host)
+                };
+                for n in hs.networks()? {
+                    expected.extend(n.steps.iter().filter_map(|s| match s {
+                        crate::step::Step::NetnsAdd { name } => Some(name.clone()),
+                        _ => None,
+                    }));
+                    if !networks.contains(&n.name) {
+                        networks.push(n.name.clone());
+                    }
+                }
+                for c in hs.containers()? {
+                    let running = c.shim.is_some_and(|p| p.alive());
+                    containers.push((
+                        format!("{prefix}{}", c.name),
+                        if running {
+                            "running".into()
+                        } else {
+                            format!("{:?}", c.status).to_lowercase()
+                        },
+                    ));
+                    if c.status == super::ContainerStatus::Running && c.owns_sandbox() {
+                        expected.push(c.netns.clone());
+                    }
                 }
             }
             for e in &expected {
@@ -166,6 +236,7 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
         namespaces,
         containers,
         networks,
+        hosts,
         processes,
         resolver,
         problems,

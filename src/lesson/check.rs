@@ -65,11 +65,16 @@ pub fn commands(check: &Check, vars: &Vars) -> Vec<String> {
 /// embedded DNS server's redirect rules live there), `host -- ip netns exec NS iptables
 /// …`: a container has neither iptables nor the right to use it, so one looks from the
 /// Docker host, as `nsenter -n -t PID iptables` would.
+/// With `host`, the command runs on that lab host (`-H host2 …`).
 fn counter_command(c: &super::model::Counter) -> String {
     let rest = format!("iptables -t {} -vnxL {}", c.table, c.chain);
-    match c.on.as_str() {
+    let cmd = match c.on.as_str() {
         "host" | "world" => format!("{} -- {rest}", c.on),
         name => format!("host -- ip netns exec {{ns:{name}}} {rest}"),
+    };
+    match &c.host {
+        Some(h) => format!("-H {h} {cmd}"),
+        None => cmd,
     }
 }
 
@@ -419,6 +424,29 @@ mod tests {
             &p(&["MASQUERADE", "!docker0", "172.17.0.0/16"])
         ));
         assert!(!in_order(l, &p(&["172.17.0.0/16", "MASQUERADE"])));
+    }
+
+    #[test]
+    fn a_counter_is_read_on_its_lab_host() {
+        let c = |on: &str, host: Option<&str>| super::super::model::Counter {
+            on: on.into(),
+            host: host.map(String::from),
+            table: "raw".into(),
+            chain: "PREROUTING".into(),
+            rule: vec![],
+        };
+        assert_eq!(
+            counter_command(&c("host", None)),
+            "host -- iptables -t raw -vnxL PREROUTING"
+        );
+        assert_eq!(
+            counter_command(&c("host", Some("host2"))),
+            "-H host2 host -- iptables -t raw -vnxL PREROUTING"
+        );
+        assert_eq!(
+            counter_command(&c("web2", Some("host2"))),
+            "-H host2 host -- ip netns exec {ns:web2} iptables -t raw -vnxL PREROUTING"
+        );
     }
 
     #[test]

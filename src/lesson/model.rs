@@ -173,6 +173,9 @@ pub struct Counter {
     /// `host` (default), `world`, or a container's name (its own namespace's tables).
     #[serde(default = "default_on")]
     pub on: String,
+    /// The lab host whose tables are read (`host2`: `-H host2 host -- iptables …`);
+    /// the first host when absent.
+    pub host: Option<String>,
     /// Table (`nat`, `filter`).
     pub table: String,
     /// Chain (`POSTROUTING`).

@@ -40,8 +40,19 @@ impl Vars {
     /// Read the containers of the lab's records: `ip:`, `mac:`, `veth:`, `id:`,
     /// `ns:` and `port:NAME:PORT` for each (first endpoint, first binding), and
     /// `ip:NAME:NETWORK` / `veth:NAME:NETWORK` / `if:NAME:NETWORK` for every endpoint;
-    /// `bridge:NETWORK` for every bridge network.
+    /// `bridge:NETWORK` for every bridge network; `netns:NETWORK` (first host) and
+    /// `netns:NETWORK:HOST` for every overlay's namespace. Containers of every lab host
+    /// are read, the first host last, so that its values win a clash of names.
     pub fn refresh(&mut self, lab: &Lab) {
+        let mut hosts = crate::lab::hosts::all(lab);
+        hosts.reverse();
+        for h in &hosts {
+            self.refresh_host(h);
+        }
+    }
+
+    /// The values of one lab host's records.
+    fn refresh_host(&mut self, lab: &Lab) {
         let store = lab.store();
         for n in store.networks().unwrap_or_default() {
             if let Some(b) = &n.bridge {
@@ -50,6 +61,14 @@ impl Vars {
             if let Some(p) = n.pool() {
                 self.set(&format!("subnet:{}", n.name), &p.subnet.to_string());
                 self.set(&format!("gateway:{}", n.name), &p.gateway.to_string());
+            }
+            if n.driver == "overlay" && n.id.len() >= 10 {
+                // As `driver::overlay::namespace` names it: `dn-<lab>[-<host>]-ov-<10 hex>`.
+                let ns = format!("{}ov-{}", lab.host_prefix(), &n.id[..10]);
+                self.set(&format!("netns:{}:{}", n.name, lab.host), &ns);
+                if lab.is_first_host() {
+                    self.set(&format!("netns:{}", n.name), &ns);
+                }
             }
         }
         for c in store.containers().unwrap_or_default() {
@@ -140,7 +159,7 @@ pub fn is_builtin(key: &str) -> bool {
         Some((kind, rest)) => {
             !rest.is_empty()
                 && ([
-                    "ip", "mac", "veth", "id", "ns", "if", "bridge", "subnet", "gateway",
+                    "ip", "mac", "veth", "id", "ns", "if", "bridge", "subnet", "gateway", "netns",
                 ]
                 .contains(&kind)
                     || (kind == "port" && rest.contains(':')))
@@ -258,6 +277,7 @@ mod tests {
         assert_eq!(keys("a {ip:web1} {{x}} {saved}"), ["ip:web1", "saved"]);
         assert!(is_builtin("port:web1:80") && is_builtin("host_ip"));
         assert!(is_builtin("bridge:mynet") && is_builtin("if:c1:mynet"));
+        assert!(is_builtin("netns:ov") && is_builtin("netns:ov:host2"));
         assert!(!is_builtin("port:web1") && !is_builtin("saved") && !is_builtin("ipx:a"));
     }
 
