@@ -204,7 +204,10 @@ impl Doomed {
     pub fn takes(&self, step: &Step) -> bool {
         match step {
             Step::VethAdd { ns, peer_ns, .. } => self.contains(ns) || self.contains(peer_ns),
-            Step::VxlanAdd { ns, target_ns, .. } => self.contains(ns) || self.contains(target_ns),
+            // Its UDP socket lives in `ns`: deleted with the overlay's namespace only, the
+            // device lingers until the kernel's cleanup_net, and a new overlay with its
+            // VNI is refused meanwhile (EEXIST). So only the host's removal takes it.
+            Step::VxlanAdd { ns, .. } => self.contains(ns),
             // Not a macvlan / ipvlan: it would go with its namespace, but only once the
             // kernel's cleanup_net frees it (100+ ms later, seconds under load), and until
             // then it still answers on the parent's LAN. No host-side end shows when it

@@ -260,7 +260,10 @@ impl Printer {
             // A new lab host (`lab up`): its lo and eth0 are the lab's plumbing, folded
             // with the narration; docker0's address, route and rules are in the
             // narration already, so only the bridge's link is shown again.
-            let new_host = s.created == Some(true) && s.ns == lab.host_ns();
+            let new_host = s.created == Some(true)
+                && crate::lab::hosts::all(lab)
+                    .iter()
+                    .any(|h| h.host_ns() == s.ns);
             let pad = s
                 .changes
                 .iter()
@@ -315,27 +318,7 @@ impl Printer {
     }
 
     fn ns_label(&self, lab: &Lab, ns: &str) -> String {
-        if ns == lab.host_ns() {
-            return tr(self.lang, "host");
-        }
-        let prefix = format!("{}ctr-", lab.netns_prefix());
-        match ns.strip_prefix(&prefix) {
-            Some(name) => {
-                // A long name's namespace is named by the id's first 12 hex
-                // (`Lab::container_ns`): show the name its record gives.
-                let store = lab.store();
-                let name = store
-                    .container_ids()
-                    .into_iter()
-                    .find(|id| id.starts_with(name))
-                    .and_then(|id| store.container(&id).ok().flatten())
-                    .filter(|c| c.netns == ns)
-                    .map(|c| c.name)
-                    .unwrap_or_else(|| name.to_string());
-                format!("{} {name}", tr(self.lang, "container"))
-            }
-            None => ns.to_string(),
-        }
+        super::snapshot::ns_label(lab, ns, self.lang)
     }
 
     /// The "Checks:" heading.

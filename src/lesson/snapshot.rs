@@ -70,16 +70,21 @@ pub struct Snapshot {
     pub spaces: BTreeMap<String, Space>,
 }
 
-/// Take a snapshot of the lab host and every container namespace.
+/// Take a snapshot of every lab host, their container namespaces and their overlay
+/// networks' namespaces (`dn-<lab>[-<host>]-ctr-…`, `…-ov-…`).
 pub async fn take(lab: &Lab, runner: &Runner) -> Result<Snapshot, Interrupted> {
     let mut names = Vec::new();
-    if crate::netns::exists(&lab.host_ns()) {
-        names.push(lab.host_ns());
+    for h in crate::lab::hosts::all(lab) {
+        if crate::netns::exists(&h.host_ns()) {
+            names.push(h.host_ns());
+        }
+        for kind in ["ctr-", "ov-"] {
+            names.extend(crate::netns::list_with_prefix(&format!(
+                "{}{kind}",
+                h.host_prefix()
+            )));
+        }
     }
-    names.extend(crate::netns::list_with_prefix(&format!(
-        "{}ctr-",
-        lab.netns_prefix()
-    )));
     let spaces = futures::future::join_all(names.iter().map(|ns| space(ns, runner))).await;
     let mut snap = Snapshot::default();
     for (ns, s) in names.into_iter().zip(spaces) {
@@ -114,6 +119,60 @@ async fn space(ns: &str, runner: &Runner) -> Result<Space, Interrupted> {
         space.insert(*section, section.normalise(&out?.stdout));
     }
     Ok(space)
+}
+
+/// What a namespace is: the lab host (`lab host host2` for an added one), a
+/// container (`container web2 (host2)`), an overlay's (`overlay network ov`).
+pub fn ns_label(lab: &Lab, ns: &str, lang: Lang) -> String {
+    if ns == lab.host_ns() {
+        return super::ui::tr(lang, "host");
+    }
+    let hosts = crate::lab::hosts::all(lab);
+    if let Some(h) = hosts.iter().find(|h| h.host_ns() == ns) {
+        return format!("{} {}", super::ui::tr(lang, "host"), h.host);
+    }
+    // The longest prefix first: `dn-L-host2-` also starts with `dn-L-`.
+    let on = hosts
+        .iter()
+        .filter(|h| ns.starts_with(&h.host_prefix()))
+        .max_by_key(|h| h.host_prefix().len());
+    let Some(on) = on else {
+        return ns.to_string();
+    };
+    let at = if on.is_first_host() {
+        String::new()
+    } else {
+        super::print::paren(lang, &on.host)
+    };
+    if let Some(short) = ns.strip_prefix(&format!("{}ov-", on.host_prefix())) {
+        let name = on
+            .store()
+            .networks()
+            .unwrap_or_default()
+            .into_iter()
+            .find(|n| n.driver == "overlay" && n.id.starts_with(short))
+            .map(|n| n.name)
+            .unwrap_or_else(|| short.to_string());
+        return format!("{} {name}{at}", super::ui::tr(lang, "overlay_ns"));
+    }
+    let prefix = format!("{}ctr-", on.host_prefix());
+    match ns.strip_prefix(&prefix) {
+        Some(name) => {
+            // A long name's namespace is named by the id's first 12 hex
+            // (`Lab::container_ns`): show the name its record gives.
+            let store = on.store();
+            let name = store
+                .container_ids()
+                .into_iter()
+                .find(|id| id.starts_with(name))
+                .and_then(|id| store.container(&id).ok().flatten())
+                .filter(|c| c.netns == ns)
+                .map(|c| c.name)
+                .unwrap_or_else(|| name.to_string());
+            format!("{} {name}{at}", super::ui::tr(lang, "container"))
+        }
+        None => ns.to_string(),
+    }
 }
 
 /// The lab host's link to the LAN (`lab up` makes it; Docker does not).

@@ -69,6 +69,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ),
     ("host", "lab host", "实验宿主机"),
     ("container", "container", "容器"),
+    ("overlay_ns", "overlay network", "overlay 网络"),
     ("new_ns", "new network namespace", "新建的网络命名空间"),
     ("gone_ns", "network namespace removed", "已删除网络命名空间"),
     ("more_lines", "… and {} more", "……还有 {} 行"),

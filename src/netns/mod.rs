@@ -30,6 +30,13 @@ pub fn exists(name: &str) -> bool {
     path(name).exists()
 }
 
+/// True if the namespace file is a namespace (an nsfs bind mount), not the empty file
+/// `ip netns add` makes before it binds one: a command killed in between leaves that.
+pub fn is_bound(name: &str) -> bool {
+    const NSFS_MAGIC: i64 = 0x6e73_6673;
+    nix::sys::statfs::statfs(&path(name)).is_ok_and(|s| s.filesystem_type().0 as i64 == NSFS_MAGIC)
+}
+
 /// Make sure /run/netns exists and is a shared mount point, as iproute2 does, so that
 /// namespace bind mounts propagate into (and their removal out of) every mount namespace.
 fn prepare_netns_dir() -> Result<()> {

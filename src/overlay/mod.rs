@@ -91,7 +91,7 @@ pub async fn create(
             Err(e) => {
                 let mut cleanup = Vec::new();
                 for (h, copy) in done.iter().rev() {
-                    cleanup.extend(ex.undo(&copy.steps).await);
+                    cleanup.extend(ex.undo(&undo_log(copy)).await);
                     let store = h.store();
                     if let Err(e) = store.remove_network(ex, copy) {
                         cleanup.push(e);
@@ -181,7 +181,7 @@ pub async fn remove_everywhere(lab: &Lab, ex: &mut Executor, id: &str) -> Result
         let Ok(Some(copy)) = store.network(id) else {
             continue;
         };
-        errors.extend(ex.undo(&copy.steps).await);
+        errors.extend(ex.undo(&undo_log(&copy)).await);
         if let Err(e) = store.remove_network(ex, &copy) {
             errors.push(e);
         }
@@ -193,6 +193,19 @@ pub async fn remove_everywhere(lab: &Lab, ex: &mut Executor, id: &str) -> Result
         format!("removing overlay network {}", &id[..id.len().min(12)]),
         errors,
     )
+}
+
+/// What must be undone of one host's copy: only its namespace's removal, since its
+/// bridge and VXLAN device live in it. (A copy whose creation was killed may have a
+/// namespace file that was never bound: entering it fails, deleting it does not.)
+fn undo_log(copy: &NetworkRecord) -> Vec<crate::step::Step> {
+    let mut doomed = crate::lab::Doomed::default();
+    doomed.add_created(&copy.steps);
+    copy.steps
+        .iter()
+        .filter(|s| !doomed.takes(s))
+        .cloned()
+        .collect()
 }
 
 /// A host joined the lab: it gets every overlay network (its own namespace, bridge and

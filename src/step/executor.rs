@@ -466,7 +466,7 @@ impl Executor {
                 ip,
                 vtep,
             } => {
-                if !netns::exists(ns) {
+                if !netns::is_bound(ns) {
                     return Ok(());
                 }
                 let mac = parse_mac(mac).ok_or_else(|| Error::msg(format!("bad MAC {mac}")))?;
@@ -478,7 +478,7 @@ impl Executor {
                 self.netlink(ns).await?.del_peer(dev, &p).await
             }
             Step::LinkDel { ns, name } => {
-                if !netns::exists(ns) {
+                if !netns::is_bound(ns) {
                     return Ok(());
                 }
                 self.netlink(ns).await?.delete_link(name).await.map(drop)
