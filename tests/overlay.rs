@@ -415,3 +415,48 @@ fn lab_down_removes_every_host_and_overlay() {
         "no mount left"
     );
 }
+
+#[test]
+fn connect_disconnect_and_the_mtu_option() {
+    let lab = Lab::new("ov_connect");
+    lab.ok(&["lab", "host", "add", "host2"]);
+    lab.ok(&[
+        "network",
+        "create",
+        "-d",
+        "overlay",
+        "--attachable",
+        "-o",
+        "com.docker.network.driver.mtu=1400",
+        "ov",
+    ]);
+    lab.run_d("b1", &["busybox", "sleep", "600"]);
+    lab.ok(&["network", "connect", "ov", "b1"]);
+    let eth1 = ip(&lab.ctr("b1"), &["link", "show", "eth1"]);
+    assert!(eth1.contains("mtu 1400"), "the option's MTU: {eth1}");
+    let routes = ip(&lab.ctr("b1"), &["route"]);
+    assert!(
+        routes.contains("default via 172.17.0.1 dev eth0"),
+        "docker0 keeps the default route: {routes}"
+    );
+    lab.on(
+        "host2",
+        &[
+            "run", "-d", "--name", "c2", "--net", "ov", "busybox", "sleep", "600",
+        ],
+    );
+    let out = eventually_on(&lab, "host2", "c2", &["ping", "-c", "1", "-W", "1", "b1"]);
+    assert!(out.contains("1 packets received"), "{out}");
+    lab.ok(&["network", "disconnect", "ov", "b1"]);
+    let o = lab.dn_on("host2", &["exec", "c2", "nslookup", "b1"]);
+    assert!(
+        !o.status.success(),
+        "b1 left the overlay: {}",
+        describe("nslookup", &o)
+    );
+    assert!(
+        !fdb(&lab, "host2").contains("dst 198.51.100.2"),
+        "{}",
+        fdb(&lab, "host2")
+    );
+}
