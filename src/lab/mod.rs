@@ -8,6 +8,7 @@ pub mod host_spawn;
 pub mod hostinit;
 pub mod hosts;
 mod lifecycle;
+mod plan;
 mod state;
 mod status;
 mod store;

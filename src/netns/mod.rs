@@ -34,7 +34,7 @@ pub fn exists(name: &str) -> bool {
 /// `ip netns add` makes before it binds one: a command killed in between leaves that.
 pub fn is_bound(name: &str) -> bool {
     const NSFS_MAGIC: i64 = 0x6e73_6673;
-    nix::sys::statfs::statfs(&path(name)).is_ok_and(|s| s.filesystem_type().0 as i64 == NSFS_MAGIC)
+    nix::sys::statfs::statfs(&path(name)).is_ok_and(|s| s.filesystem_type().0 == NSFS_MAGIC)
 }
 
 /// Make sure /run/netns exists and is a shared mount point, as iproute2 does, so that
