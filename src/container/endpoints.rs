@@ -120,7 +120,9 @@ pub async fn connect(
         return Err(e);
     }
     rewrite_hosts(d, ex, rec)?;
-    crate::overlay::container_changed(d, ex, &rec.id, std::slice::from_ref(&net.id)).await?;
+    if net.driver == "overlay" {
+        crate::overlay::container_changed(d, ex, &rec.id, std::slice::from_ref(&net.id)).await?;
+    }
     d.store.pending_done(ex, &rec.id)
 }
 
@@ -262,7 +264,9 @@ pub async fn disconnect(
     d.store.save_container(ex, rec)?;
     crate::dns::sync(d, ex, &rec.id);
     rewrite_hosts(d, ex, rec)?;
-    crate::overlay::container_changed(d, ex, &rec.id, std::slice::from_ref(&net.id)).await?;
+    if net.driver == "overlay" {
+        crate::overlay::container_changed(d, ex, &rec.id, std::slice::from_ref(&net.id)).await?;
+    }
     Error::all(
         format!("disconnecting {} from {}", rec.name, net.name),
         errors,

@@ -352,7 +352,12 @@ pub async fn start(
     rec.finished = None;
     d.store.save_container(ex, rec)?;
     d.store.pending_done(ex, &rec.id)?;
-    let nets: Vec<String> = rec.endpoints.iter().map(|e| e.network_id.clone()).collect();
+    let nets: Vec<String> = rec
+        .endpoints
+        .iter()
+        .filter(|e| driver::overlay::is_overlay_endpoint(e))
+        .map(|e| e.network_id.clone())
+        .collect();
     crate::overlay::container_changed(d, ex, &rec.id, &nets).await?;
     Ok(Some(spawned))
 }

@@ -254,30 +254,20 @@ pub async fn host_left(host: &Lab, ex: &mut Executor, gone: &[String]) -> Result
     Ok(())
 }
 
-/// A container's overlay endpoints changed on host `d` (it started, stopped, was
-/// removed, connected or disconnected): every host's VXLAN tables and the other hosts'
-/// DNS servers are brought up to date.
+/// A container's endpoints on the overlays `networks` (ids) changed on host `d` (it
+/// started, stopped, was removed, connected or disconnected): every host's VXLAN tables
+/// and the other hosts' DNS servers are brought up to date. Nothing to do (and nothing
+/// read) for a container on no overlay.
 pub async fn container_changed(
     d: &Daemon<'_>,
     ex: &mut Executor,
     id: &str,
     networks: &[String],
 ) -> Result<()> {
-    let overlay_ids: Vec<String> = networks
-        .iter()
-        .filter(|n| {
-            d.store
-                .network(n)
-                .ok()
-                .flatten()
-                .is_some_and(|n| n.driver == "overlay")
-        })
-        .cloned()
-        .collect();
-    if overlay_ids.is_empty() {
+    if networks.is_empty() {
         return Ok(());
     }
-    for n in &overlay_ids {
+    for n in networks {
         sync_peers(d.lab, ex, n).await?;
     }
     notify_dns(d.lab, ex, id);
