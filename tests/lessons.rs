@@ -217,6 +217,11 @@ fn lesson_macvlan() {
     passes_in_both_languages("macvlan");
 }
 
+#[test]
+fn lesson_overlay() {
+    passes_in_both_languages("overlay");
+}
+
 /// With the MASQUERADE rule deleted mid-lesson, the outbound check fails with expected,
 /// seen and its hint; the lesson exits 1 and still removes its lab.
 fn sabotaged(lang: &str, hint: &str, labels: [&str; 3]) {
@@ -365,6 +370,7 @@ fn lesson_list() {
         "custom-network",
         "dns",
         "macvlan",
+        "overlay",
     ] {
         assert!(out.contains(name), "expected {name} in:\n{out}");
     }
@@ -373,7 +379,7 @@ fn lesson_list() {
     assert!(zh.contains("默认网桥") && zh.contains("分钟"), "{zh}");
     let json = stdout(&lesson(&lab, &["list", "--format", "json"], &[]));
     let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
-    assert_eq!(v.as_array().map(Vec::len), Some(11));
+    assert_eq!(v.as_array().map(Vec::len), Some(12));
     assert_eq!(v[0]["name"], "bridge");
     assert!(v[0]["claims"].as_array().unwrap().len() >= 10);
     assert!(v[0]["minutes"].as_u64().is_some());

@@ -460,3 +460,24 @@ fn connect_disconnect_and_the_mtu_option() {
         fdb(&lab, "host2")
     );
 }
+
+#[test]
+fn names_on_the_overlay_answer_with_overlay_addresses_only() {
+    let lab = two_hosts("ov_names");
+    lab.run_d("web1", &["--net", "ov", "busybox", "sleep", "600"]);
+    lab.run_d("web3", &["--net", "ov", "busybox", "sleep", "600"]);
+    let web3 = ov_ip(&lab, "host", "web3");
+    let answer = eventually_on(&lab, "host", "web1", &["nslookup", "web3"]);
+    assert!(answer.contains(&web3), "{answer}");
+    assert!(
+        !answer.contains("172.18."),
+        "docker_gwbridge's addresses have no names (icc is off there): {answer}"
+    );
+    let out = eventually_on(
+        &lab,
+        "host",
+        "web1",
+        &["ping", "-c", "1", "-W", "1", "web3"],
+    );
+    assert!(out.contains("1 packets received"), "{out}");
+}

@@ -291,7 +291,9 @@ impl Server {
         let info = self.store.network(id).ok().flatten().map(|n| NetInfo {
             name: n.name.clone(),
             internal: n.internal,
-            user_defined: !n.predefined,
+            // Docker's gateway endpoints (`gateway_<id>` on docker_gwbridge) register no
+            // names: the overlay answers for the container.
+            user_defined: !n.predefined && n.name != crate::overlay::GWBRIDGE,
         });
         self.nets.insert(id.to_string(), info.clone());
         info

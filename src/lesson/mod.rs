@@ -256,8 +256,8 @@ mod tests {
         // Every claim of the single-host half, of user-defined networks and of the
         // embedded DNS, and the overlay across lab hosts (C17).
         let want = [
-            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
-            26, 27, 29, 30, 31, 32, 33, 34, 35, 36, 37,
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+            25, 26, 27, 29, 30, 31, 32, 33, 34, 35, 36, 37,
         ];
         for n in want {
             let c = format!("C{n:02}");

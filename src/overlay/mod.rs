@@ -14,7 +14,7 @@
 mod gwbridge;
 mod peers;
 
-pub use gwbridge::ensure_gwbridge;
+pub use gwbridge::{GWBRIDGE, ensure_gwbridge};
 pub use peers::{forget_dns, notify_dns, sync_peers};
 
 use crate::driver::Driver;
