@@ -5,6 +5,7 @@ mod attach;
 mod complete;
 mod containers;
 mod dns;
+mod doctor;
 mod each;
 mod format;
 pub mod help_zh;
@@ -125,6 +126,8 @@ pub enum Command {
     Version(info::VersionArgs),
     /// Show the names a container's embedded DNS server (127.0.0.11) answers.
     Dns(dns::DnsArgs),
+    /// Check the lab host for the classic networking pitfalls and say how to fix each.
+    Doctor(doctor::DoctorArgs),
     /// Manage networks (docker network).
     #[command(subcommand)]
     Network(network::NetworkCommand),
@@ -233,6 +236,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Info(a) => info::info(&lab, mode, a).await,
         Command::Version(a) => info::version(&lab, a),
         Command::Dns(a) => dns::dns(&lab, mode, a).await,
+        Command::Doctor(a) => doctor::doctor(&lab, mode, a).await,
         Command::Network(c) => network::network(&lab, mode, c).await,
         Command::Show(c) => show::show(&lab, mode, c).await,
         Command::Lesson(a) => lesson::lesson(&lab, mode, cli.lang, a).await,

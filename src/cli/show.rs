@@ -23,6 +23,8 @@ pub enum ShowCommand {
     Rules(RulesArgs),
     /// Each overlay's VXLAN forwarding table, like `bridge fdb show dev vxlan0`.
     Fdb(FdbArgs),
+    /// The lab as a picture read from the kernel: hosts, bridges, veth pairs, containers.
+    Topology(crate::topology::TopologyArgs),
 }
 
 /// `show fdb` options.
@@ -145,6 +147,7 @@ pub async fn show(lab: &Lab, mode: Mode, c: ShowCommand) -> Result<i32> {
         ShowCommand::Routes(a) => ip_view(lab, st, IpView::Routes, &a).await?,
         ShowCommand::Bridges(a) => ip_view(lab, st, IpView::Bridges, &a).await?,
         ShowCommand::Fdb(a) => super::show_fdb::render(&d, a.network.as_deref(), a.raw).await?,
+        ShowCommand::Topology(a) => crate::topology::show(lab, &a).await?,
     };
     print!("{text}");
     Ok(0)

@@ -43,6 +43,7 @@ pub(super) const ABOUTS: &[(&str, &str)] = &[
     ("info", "显示系统范围的信息（docker info）"),
     ("version", "显示 dockernet 的版本信息（docker version）"),
     ("dns", "列出容器内嵌的 DNS 服务器（127.0.0.11）能解析的名字"),
+    ("doctor", "检查宿主机上常见的网络问题，并给出修复命令"),
     ("show", "像 ip、brctl、iptables 那样显示内核的实时状态"),
     (
         "show links",
@@ -55,6 +56,10 @@ pub(super) const ABOUTS: &[(&str, &str)] = &[
     (
         "show fdb",
         "每个 overlay 网络的 VXLAN 转发表，同 `bridge fdb show dev vxlan0`",
+    ),
+    (
+        "show topology",
+        "把实验环境画成一张图：宿主机、网桥、veth pair、容器，都从内核读出",
     ),
     (
         "completion",
@@ -133,6 +138,13 @@ pub(super) const ARGS: &[ArgTexts] = &[
         args: &[("container", "容器名或 ID"), ("format", "输出格式")],
     },
     ArgTexts {
+        paths: &["doctor"],
+        args: &[
+            ("container", "只检查这个容器及其网络（容器名或 ID）"),
+            ("format", "输出格式"),
+        ],
+    },
+    ArgTexts {
         paths: &[
             "show links",
             "show addr",
@@ -162,6 +174,13 @@ pub(super) const ARGS: &[ArgTexts] = &[
                 "原样打印 `bridge fdb show dev vxlan0` 的输出\n（不注明容器，不列邻居表）",
             ),
         ],
+    },
+    ArgTexts {
+        paths: &["show topology"],
+        args: &[(
+            "format",
+            "输出格式：`text`（方框图）、`dot`（Graphviz）、\n`mermaid`（流程图）、`json`",
+        )],
     },
     ArgTexts {
         paths: &["completion"],
