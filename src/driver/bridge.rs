@@ -38,6 +38,23 @@ pub(super) fn own_sandbox(c: &ContainerRecord, note: String) -> SandboxPlan {
     }
 }
 
+/// The address an endpoint gets on `j.network`: `--ip` checked as Docker checks it,
+/// or the lowest free one, `used` being the addresses taken; Docker's texts when refused
+/// (`invalid config for network NAME: ...`, `no available IPv4 addresses ...: NAME (ID)`).
+pub(super) fn endpoint_address(
+    j: &JoinRequest,
+    pool: &crate::ipam::Pool,
+    used: &[std::net::Ipv4Addr],
+) -> Result<std::net::Ipv4Addr> {
+    let net = j.network;
+    match j.attachment.ip {
+        Some(ip) => crate::ipam::request_static(pool, &ip.to_string(), used)
+            .map_err(|e| refuse(format!("invalid config for network {}: {e}", net.name))),
+        None => crate::ipam::allocate(pool, used)
+            .map_err(|e| refuse(format!("{e}: {} ({})", net.name, &net.id[..12]))),
+    }
+}
+
 impl Driver for BridgeDriver {
     fn name(&self) -> &'static str {
         "bridge"
@@ -122,13 +139,7 @@ impl Driver for BridgeDriver {
             .ok_or_else(|| Error::msg(format!("network {} has no subnet", net.name)))?;
         let bridge = net.bridge.clone().unwrap_or_default();
         let used = ctx.store.ips_in_use(&net.id);
-        let ip = match j.attachment.ip {
-            // Docker's texts: `invalid config for network NAME: invalid endpoint settings: ...`
-            Some(ip) => crate::ipam::request_static(pool, &ip.to_string(), &used)
-                .map_err(|e| refuse(format!("invalid config for network {}: {e}", net.name)))?,
-            None => crate::ipam::allocate(pool, &used)
-                .map_err(|e| refuse(format!("{e}: {} ({})", net.name, &net.id[..12])))?,
-        };
+        let ip = endpoint_address(j, pool, &used)?;
         // Host-side names must be unique in the lab host: 7 random hex digits, as Docker.
         let veth = format!("veth{}", random_hex(7));
         let mac = format_mac(&docker_mac(ip));

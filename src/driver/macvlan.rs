@@ -8,7 +8,7 @@
 //! down to its children (the kernel switches between siblings only, in bridge mode).
 
 use super::bridge::own_sandbox;
-use super::{Context, Driver, JoinRequest, SandboxPlan, refuse};
+use super::{Context, Driver, JoinRequest, SandboxPlan};
 use crate::error::{Error, Result};
 use crate::lab::{ContainerRecord, Endpoint, NetworkRecord};
 use crate::link::{docker_mac, format_mac};
@@ -285,12 +285,7 @@ fn join(ctx: &Context<'_>, j: &JoinRequest, kind: Kind) -> Result<Endpoint> {
             .filter_map(|(_, r)| r.map(|r| r.host.lan))
             .filter(|a| pool.subnet.contains(a)),
     );
-    let ip = match j.attachment.ip {
-        Some(ip) => crate::ipam::request_static(pool, &ip.to_string(), &used)
-            .map_err(|e| refuse(format!("invalid config for network {}: {e}", net.name)))?,
-        None => crate::ipam::allocate(pool, &used)
-            .map_err(|e| refuse(format!("{e}: {} ({})", net.name, &net.id[..12])))?,
-    };
+    let ip = super::bridge::endpoint_address(j, pool, &used)?;
     let host = ctx.lab.host_ns();
     let ns = c.netns.clone();
     let ifname = j.ifname.clone();

@@ -130,12 +130,7 @@ impl Driver for OverlayDriver {
         // The addresses of an overlay are the swarm's, not one host's: every host's
         // record of it points at the same allocation (`overlay::share_ipam`).
         let used = ctx.store.ips_in_use(&net.id);
-        let ip = match j.attachment.ip {
-            Some(ip) => crate::ipam::request_static(pool, &ip.to_string(), &used)
-                .map_err(|e| refuse(format!("invalid config for network {}: {e}", net.name)))?,
-            None => crate::ipam::allocate(pool, &used)
-                .map_err(|e| refuse(format!("{e}: {} ({})", net.name, &net.id[..12])))?,
-        };
+        let ip = super::bridge::endpoint_address(j, pool, &used)?;
         let veth = format!("veth{}", random_hex(7));
         let mac = format_mac(&docker_mac(ip));
         let ovns = namespace(ctx, net);
