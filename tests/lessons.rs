@@ -60,7 +60,14 @@ fn assert_proofs_and_no_noise(what: &str, name: &str, out: &str) {
     ] {
         assert!(!out.contains(noise), "{what}: stray {noise:?} in:\n{out}");
     }
-    if let Some(l) = lines.iter().find(|l| l.trim_start().starts_with("Error:")) {
+    // iproute2 names a link's peer namespace by asking the kernel about every file in
+    // /run/netns; a file another test is creating at that moment (not yet bound) makes
+    // it print this and go on. Not the lesson's, and not on a learner's machine.
+    let iproute2_race = "Error: Peer netns reference is invalid.";
+    if let Some(l) = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("Error:") && l.trim() != iproute2_race)
+    {
         panic!("{what}: stray error line {l:?} in:\n{out}");
     }
     assert!(
