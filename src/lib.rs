@@ -3,6 +3,7 @@
 //! points of the multi-call binary), so the compiler reports code nobody calls.
 //! ARCHITECTURE.md has the map.
 
+mod challenge;
 pub mod cli;
 mod container;
 mod dns;
@@ -25,6 +26,7 @@ mod recover;
 mod step;
 mod template;
 mod topology;
+mod trace;
 mod ui;
 mod util;
 mod view;

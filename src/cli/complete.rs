@@ -1,6 +1,6 @@
 //! Shell completions that know the lab: `completion bash|zsh|fish|elvish|powershell`
 //! prints a script that calls back into dockernet (clap's dynamic completion engine,
-//! `COMPLETE=<shell> dockernet -- …`), so container, network and lesson names
+//! `COMPLETE=<shell> dockernet -- …`), so container, network, lesson and challenge names
 //! come from the lab's state as the learner types, not only the flags.
 
 use clap::CommandFactory;
@@ -77,4 +77,19 @@ pub fn lessons() -> Vec<CompletionCandidate> {
         .into_iter()
         .map(|l| CompletionCandidate::new(l.name))
         .collect()
+}
+
+/// The challenges.
+pub fn challenges() -> Vec<CompletionCandidate> {
+    let mut out: Vec<CompletionCandidate> = ["list", "check", "hint"]
+        .into_iter()
+        .map(CompletionCandidate::new)
+        .collect();
+    out.extend(
+        crate::challenge::challenges()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| CompletionCandidate::new(c.name)),
+    );
+    out
 }

@@ -2,6 +2,7 @@
 //! Commands that mirror Docker take Docker's names, flags and output formats.
 
 mod attach;
+mod challenge;
 mod complete;
 mod containers;
 mod dns;
@@ -20,6 +21,7 @@ mod ps;
 mod ps_filter;
 mod show;
 mod show_fdb;
+mod trace;
 
 use crate::error::Result;
 use crate::step::Mode;
@@ -49,6 +51,10 @@ pub struct Cli {
         value_name = "NAME"
     )]
     pub on_host: String,
+    /// Whether `on_host` was given (flag or environment) rather than defaulted: set by
+    /// `help_zh::parse` from the matches.
+    #[arg(skip)]
+    pub host_given: bool,
     /// Print each kernel step as the equivalent command while it runs.
     #[arg(long, global = true)]
     pub explain: bool,
@@ -128,6 +134,8 @@ pub enum Command {
     Dns(dns::DnsArgs),
     /// Check the lab host for the classic networking pitfalls and say how to fix each.
     Doctor(doctor::DoctorArgs),
+    /// Send one probe and show the way it took: hops, rules matched, NAT, drops.
+    Trace(trace::TraceArgs),
     /// Manage networks (docker network).
     #[command(subcommand)]
     Network(network::NetworkCommand),
@@ -136,6 +144,8 @@ pub enum Command {
     Show(show::ShowCommand),
     /// Learn step by step: `lesson list`, `lesson NAME [--yes] [--step N] [--keep]`.
     Lesson(lesson::LessonArgs),
+    /// Solve a broken lab: `challenge list`, `challenge NAME`, `challenge check`, `challenge hint`.
+    Challenge(challenge::ChallengeArgs),
     /// Write the manual pages (dockernet.1 and one per subcommand) into DIR.
     #[command(name = "__man", hide = true)]
     Man {
@@ -237,9 +247,11 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Version(a) => info::version(&lab, a),
         Command::Dns(a) => dns::dns(&lab, mode, a).await,
         Command::Doctor(a) => doctor::doctor(&lab, mode, a).await,
+        Command::Trace(a) => trace::trace(&lab, mode, a).await,
         Command::Network(c) => network::network(&lab, mode, c).await,
-        Command::Show(c) => show::show(&lab, mode, c).await,
+        Command::Show(c) => show::show(&lab, mode, c, cli.host_given).await,
         Command::Lesson(a) => lesson::lesson(&lab, mode, cli.lang, a).await,
+        Command::Challenge(a) => challenge::challenge(&lab, mode, cli.lang, a).await,
         Command::Man { dir } => {
             let n = manpages::write_all(&dir)?;
             eprintln!("dockernet: {n} manual pages written to {}", dir.display());

@@ -124,7 +124,9 @@ fn peer_owner(lab: &Lab, containers: &[ContainerRecord], ns: &str, link: &str) -
 }
 
 /// `show ...`
-pub async fn show(lab: &Lab, mode: Mode, c: ShowCommand) -> Result<i32> {
+/// `host_given`: `--host` / `-H` / DOCKERNET_HOST was given (the topology then shows
+/// that host only).
+pub async fn show(lab: &Lab, mode: Mode, c: ShowCommand, host_given: bool) -> Result<i32> {
     let d = read_lab(lab, mode).await?;
     let st = &d.store;
     let text = match c {
@@ -147,7 +149,7 @@ pub async fn show(lab: &Lab, mode: Mode, c: ShowCommand) -> Result<i32> {
         ShowCommand::Routes(a) => ip_view(lab, st, IpView::Routes, &a).await?,
         ShowCommand::Bridges(a) => ip_view(lab, st, IpView::Bridges, &a).await?,
         ShowCommand::Fdb(a) => super::show_fdb::render(&d, a.network.as_deref(), a.raw).await?,
-        ShowCommand::Topology(a) => crate::topology::show(lab, &a).await?,
+        ShowCommand::Topology(a) => crate::topology::show(lab, mode, &a, host_given).await?,
     };
     print!("{text}");
     Ok(0)

@@ -85,6 +85,94 @@ pub fn bridge_ports(s: &Scope<'_>, links: &[LinkView], out: &mut Vec<Finding>) {
     }
 }
 
+/// An overlay's own namespace on this host (`dn-<lab>[-<host>]-ov-<10 hex>`, as
+/// `driver::overlay` names it).
+fn overlay_ns(s: &Scope<'_>, id: &str) -> String {
+    format!("{}ov-{}", s.lab.host_prefix(), &id[..id.len().min(10)])
+}
+
+/// An overlay's br0, its vxlan0, or a container's veth on br0 down. They live in the
+/// overlay's namespace, not the host's, so the host's links never show them.
+pub async fn overlay_ports(s: &Scope<'_>, out: &mut Vec<Finding>) {
+    for n in s.networks.iter().filter(|n| n.driver == "overlay") {
+        let ns = overlay_ns(s, &n.id);
+        let Ok(nl) = crate::link::Netlink::open(&crate::netns::path(&ns)) else {
+            continue;
+        };
+        let links = nl.links().await;
+        nl.close().await;
+        let Ok(links) = links else { continue };
+        let down = |name: &str| {
+            links
+                .iter()
+                .any(|l| l.name == name && l.flags & IFF_UP == 0)
+        };
+        let fix = |link: &str| format!("sudo ip netns exec {ns} ip link set {link} up");
+        if down("br0") {
+            out.push(Finding {
+                id: "bridge-down",
+                severity: "error",
+                what: tr(
+                    format!("bridge br0 of overlay {} (in {ns}) is down", n.name),
+                    format!("overlay 网络 {} 的网桥 br0（在 {ns} 中）处于 down 状态", n.name),
+                ),
+                why: tr(
+                    "a bridge that is down switches no frames: the overlay's containers on this host reach neither each other nor the containers of other hosts",
+                    "处于 down 状态的网桥不转发任何帧：这台宿主机上 overlay 网络的容器彼此不通，也访问不到其他宿主机上的容器",
+                ),
+                fix: fix("br0"),
+            });
+        }
+        if down("vxlan0") {
+            out.push(Finding {
+                id: "bridge-port-down",
+                severity: "error",
+                what: tr(
+                    format!("vxlan0 of overlay {} (in {ns}) is down", n.name),
+                    format!("overlay 网络 {} 的 vxlan0（在 {ns} 中）处于 down 状态", n.name),
+                ),
+                why: tr(
+                    "vxlan0 is br0's port to the other hosts: down, it encapsulates nothing, and the containers on other hosts are unreachable",
+                    "vxlan0 是 br0 通往其他宿主机的端口：它处于 down 状态时不封装任何帧，其他宿主机上的容器都访问不到",
+                ),
+                fix: fix("vxlan0"),
+            });
+        }
+        for c in &s.containers {
+            for e in c.endpoints.iter().filter(|e| e.network_id == n.id) {
+                if e.veth.is_empty() || !down(&e.veth) {
+                    continue;
+                }
+                out.push(Finding {
+                    id: "bridge-port-down",
+                    severity: "error",
+                    what: tr(
+                        format!(
+                            "{}, the overlay end of container {}'s {} on br0 (in {ns}), is down",
+                            e.veth, c.name, e.ifname
+                        ),
+                        format!(
+                            "{} 是容器 {} 的 {} 在 overlay 一端的 veth，接在 br0 上（在 {ns} 中），它处于 down 状态",
+                            e.veth, c.name, e.ifname
+                        ),
+                    ),
+                    why: tr(
+                        format!(
+                            "a port that is down passes no frames: {} is cut off from overlay {}",
+                            c.name, n.name
+                        ),
+                        format!(
+                            "处于 down 状态的端口不转发任何帧：{} 与 overlay 网络 {} 断开了",
+                            c.name, n.name
+                        ),
+                    ),
+                    fix: fix(&e.veth),
+                });
+            }
+        }
+    }
+}
+
 /// A running container with its own namespace on a bridge or overlay network that is
 /// not internal, but no default route: it reaches its own subnets only.
 pub async fn default_routes(s: &Scope<'_>, out: &mut Vec<Finding>) {

@@ -160,10 +160,42 @@ pub fn output_jump(s: &Scope<'_>, t: &Tables, out: &mut Vec<Finding>) {
         .filter(|p| p.host_port != 0)
         .map(|p| format!("{}/{}", p.host_port, p.proto))
         .collect();
-    if published.is_empty() || t.chain("nat", "OUTPUT").any(|r| r.ends_with(" -j DOCKER")) {
+    let jumps: Vec<&str> = t
+        .chain("nat", "OUTPUT")
+        .filter(|r| r.ends_with(" -j DOCKER"))
+        .collect();
+    let args = "-m addrtype --dst-type LOCAL -j DOCKER";
+    if published.is_empty() || jumps.iter().any(|r| !r.contains("! -d 127.0.0.0/8")) {
         return;
     }
-    let args = "-m addrtype --dst-type LOCAL -j DOCKER";
+    if let Some(rule) = jumps.first() {
+        // The userland proxy's form of the rule: 127.0.0.1 is left to a proxy that is
+        // not there.
+        out.push(Finding {
+            id: "output-dnat-missing",
+            severity: "warning",
+            what: tr(
+                format!("nat OUTPUT's jump to DOCKER skips 127.0.0.0/8 ({rule}), and the userland proxy is off"),
+                format!("nat 表 OUTPUT 链跳转到 DOCKER 的规则排除了 127.0.0.0/8（{rule}），而 userland proxy 是关闭的"),
+            ),
+            why: tr(
+                format!(
+                    "that form is for hosts with docker-proxy, which serves 127.0.0.1: here the host's connections to 127.0.0.1 on its published ports ({}) are not DNATed, and nothing listens there",
+                    published.join(", ")
+                ),
+                format!(
+                    "这种写法是给有 docker-proxy 的宿主机用的，由 docker-proxy 负责 127.0.0.1：这里宿主机访问 127.0.0.1 上的端口映射（{}）时不做 DNAT，也没有进程在监听",
+                    published.join("、")
+                ),
+            ),
+            fix: [
+                s.host_cmd(&rule.replacen("-A ", "iptables -t nat -D ", 1)),
+                s.host_cmd(&format!("iptables -t nat -A OUTPUT {args}")),
+            ]
+            .join("\n"),
+        });
+        return;
+    }
     out.push(Finding {
         id: "output-dnat-missing",
         severity: "error",

@@ -126,10 +126,13 @@ pub async fn run(s: &Scope<'_>) -> Result<Vec<Finding>> {
     host::output_jump(s, &tables, &mut out);
     let nl = crate::link::Netlink::open(&host_ns)?;
     let links = nl.links_with_addresses().await;
+    let routes = nl.routes().await;
     nl.close().await;
-    let links = links?;
+    let (links, routes) = (links?, routes?);
     container::bridge_ports(s, &links, &mut out);
+    container::overlay_ports(s, &mut out).await;
     network::overlaps(s, &links, &mut out);
+    network::route_overlaps(s, &routes, &mut out);
     container::default_routes(s, &mut out).await;
     container::dns_redirects(s, &mut out);
     network::ports_taken(s, &host_ns, &mut out);
@@ -211,9 +214,11 @@ pub fn render_text(findings: &[Finding]) -> String {
         } else {
             tr("warning", "警告")
         };
-        s.push_str(&format!("[{}] {label}: {}\n", f.id, f.what));
-        s.push_str(&format!("  {}: {}\n", tr("why", "原因"), f.why));
-        s.push_str(&format!("  {}:\n", tr("fix", "修复")));
+        // A Chinese label takes the full-width colon, with no space after it.
+        let colon = tr(": ", "：");
+        s.push_str(&format!("[{}] {label}{colon}{}\n", f.id, f.what));
+        s.push_str(&format!("  {}{colon}{}\n", tr("why", "原因"), f.why));
+        s.push_str(&format!("  {}{}\n", tr("fix", "修复"), colon.trim_end()));
         for line in f.fix.lines() {
             s.push_str(&format!("    {line}\n"));
         }

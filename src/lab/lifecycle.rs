@@ -92,7 +92,10 @@ async fn ensure_first_up(lab: &Lab, exec: &mut Executor, opts: &LabUpOptions) ->
         // Leftovers of a crash before the first state write.
         teardown(lab, exec).await?;
     }
-    build(lab, exec, opts, first_host(lab)).await
+    let rec = build(lab, exec, opts, first_host(lab)).await?;
+    // What `show topology --changes` compares with until its first picture.
+    crate::topology::remember_built(lab, exec).await;
+    Ok(rec)
 }
 
 /// Build one Docker host of the lab (on the first host, the lab: its memory, the world

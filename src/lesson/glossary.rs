@@ -114,8 +114,10 @@ mod tests {
 
     /// (file:path, zh, en) of every bilingual text in `lessons/*.toml`.
     fn lesson_texts() -> Vec<(String, String, Option<String>)> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("lessons"))
-            .unwrap()
+        // The challenges (`challenges/*.toml`) are written with the same terms.
+        let mut files: Vec<PathBuf> = ["lessons", "challenges"]
+            .iter()
+            .flat_map(|d| std::fs::read_dir(root().join(d)).unwrap())
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
             .collect();

@@ -15,7 +15,7 @@ mod fold;
 mod glossary;
 pub mod keys;
 pub mod model;
-mod print;
+pub(crate) mod print;
 mod proof;
 pub mod runner;
 pub mod snapshot;

@@ -284,7 +284,7 @@ fn unknown_keys<'a>(texts: &'a [&str], saved: &'a [&str]) -> impl Iterator<Item 
 
 impl Check {
     /// Every text of the check that may hold placeholders.
-    fn texts(&self) -> Vec<&str> {
+    pub(crate) fn texts(&self) -> Vec<&str> {
         let mut v: Vec<&str> = self.run.iter().map(String::as_str).collect();
         v.extend(
             self.contains
@@ -300,7 +300,7 @@ impl Check {
     }
 
     /// Field combinations that make no sense.
-    fn problems(&self, background_ids: &[&str]) -> Vec<String> {
+    pub(crate) fn problems(&self, background_ids: &[&str]) -> Vec<String> {
         let mut out = Vec::new();
         let what = &self.what.en;
         let kinds = [

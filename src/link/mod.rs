@@ -2,6 +2,7 @@
 //! and the dumps the views render. One [`Netlink`] connection per namespace.
 
 mod dump;
+mod lookup;
 mod tunnel;
 
 pub use tunnel::{Peer, Vxlan};

@@ -296,7 +296,7 @@ pub struct FdbEntry {
     pub permanent: bool,
 }
 
-fn neigh_ip(m: &NeighbourMessage) -> Option<Ipv4Addr> {
+pub(super) fn neigh_ip(m: &NeighbourMessage) -> Option<Ipv4Addr> {
     m.attributes.iter().find_map(|a| match a {
         NeighbourAttribute::Destination(NeighbourAddress::Inet(ip)) => Some(*ip),
         // In an AF_BRIDGE message (an FDB entry) the parser cannot tell the family of
@@ -308,7 +308,7 @@ fn neigh_ip(m: &NeighbourMessage) -> Option<Ipv4Addr> {
     })
 }
 
-fn neigh_mac(m: &NeighbourMessage) -> Option<[u8; 6]> {
+pub(super) fn neigh_mac(m: &NeighbourMessage) -> Option<[u8; 6]> {
     m.attributes.iter().find_map(|a| match a {
         NeighbourAttribute::LinkLayerAddress(l) if l.len() == 6 => l.as_slice().try_into().ok(),
         _ => None,

@@ -171,10 +171,16 @@ pub async fn build(lab: &Lab, only: Option<&str>) -> Result<Topology> {
             let (Some(peer), Some(kind)) = (l.peer_index, l.kind.as_deref()) else {
                 continue;
             };
-            if kind != "veth" && kind != "macvlan" {
+            if kind != "veth" && !is_sub_interface(kind) {
                 continue;
             }
-            let other = l.link_netns.clone().unwrap_or_else(|| ns.clone());
+            // A netnsid the kernel names but no namespace of ours holds: the far end is
+            // elsewhere, and the same ifindex here would be another interface.
+            let other = match (&l.link_netns, l.link_netnsid) {
+                (Some(other), _) => other.clone(),
+                (None, None) => ns.clone(),
+                (None, Some(_)) => continue,
+            };
             let Some(pl) = raw
                 .get(&other)
                 .and_then(|v| v.iter().find(|p| p.index == peer))

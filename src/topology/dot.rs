@@ -128,4 +128,17 @@ mod tests {
     fn quotes_are_escaped() {
         assert_eq!(id("a\"b"), "\"a\\\"b\"");
     }
+
+    #[test]
+    fn the_rendered_sample_parses() {
+        let mut t = super::super::text::tests::sample();
+        // A name that needs every escape.
+        t.nodes[2].label = "we\"ird\\name".into();
+        let dot = render(&t);
+        let g = super::super::dot_syntax::parse(&dot).unwrap_or_else(|e| panic!("{e}:\n{dot}"));
+        for n in &t.nodes {
+            assert!(g.nodes.contains(&n.name), "{} missing:\n{dot}", n.name);
+        }
+        assert!(!g.edges.is_empty());
+    }
 }

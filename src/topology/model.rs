@@ -73,10 +73,19 @@ pub struct End {
     pub index: u32,
 }
 
+/// Kinds of link that are a child of a parent interface (IFLA_LINK is the parent's
+/// index, in the parent's namespace), not one end of a cable.
+pub const SUB_INTERFACES: [&str; 2] = ["macvlan", "ipvlan"];
+
+/// Whether a link kind is a child of a parent interface (macvlan, ipvlan).
+pub fn is_sub_interface(kind: &str) -> bool {
+    SUB_INTERFACES.contains(&kind)
+}
+
 /// A cable between two namespaces (or inside one).
 #[derive(Debug, Clone, Serialize)]
 pub struct Edge {
-    /// `veth` or `macvlan` (b is then the parent).
+    /// `veth`, or `macvlan` / `ipvlan` (a is then the child, b its parent).
     pub kind: String,
     /// One end.
     pub a: End,
@@ -146,12 +155,15 @@ impl Topology {
         self.nodes.iter().find(|n| n.name == name)
     }
 
-    /// The edge with an end at (ns, index).
+    /// The cable at (ns, index): this end and the far one, and the edge's kind. A
+    /// macvlan or ipvlan parent has no cable to its children (they are listed under it):
+    /// only the child end of such an edge matches, so the host's eth0 keeps its veth to
+    /// the world however many children hang from it.
     pub fn edge_at(&self, ns: &str, index: u32) -> Option<(&End, &End, &str)> {
         self.links.iter().find_map(|e| {
             if e.a.ns == ns && e.a.index == index {
                 Some((&e.a, &e.b, e.kind.as_str()))
-            } else if e.b.ns == ns && e.b.index == index {
+            } else if !is_sub_interface(&e.kind) && e.b.ns == ns && e.b.index == index {
                 Some((&e.b, &e.a, e.kind.as_str()))
             } else {
                 None

@@ -2,7 +2,7 @@
 //! overlays and containers indented under it), drawn with box characters and never
 //! wider than [`WIDTH`] columns.
 
-use super::model::{Iface, Namespace, NsKind, Topology};
+use super::model::{Iface, Namespace, NsKind, Topology, is_sub_interface};
 use crate::ui::tr;
 use colored::Colorize;
 
@@ -21,7 +21,7 @@ pub fn columns(s: &str) -> usize {
 }
 
 /// `s` cut to at most `max` columns, with `…` where it was cut.
-fn fit(s: &str, max: usize) -> String {
+pub(super) fn fit(s: &str, max: usize) -> String {
     if columns(s) <= max {
         return s.to_string();
     }
@@ -36,23 +36,62 @@ fn fit(s: &str, max: usize) -> String {
     out
 }
 
-/// One box: a title on its top edge, its lines, `indent` columns from the left.
-fn draw(out: &mut String, indent: usize, title: &str, lines: &[String], color: Option<&str>) {
-    let pad = " ".repeat(indent);
-    let inner = WIDTH - indent - 4;
-    let title = fit(title, inner - 2);
-    let rule = "─".repeat(WIDTH - indent - 5 - columns(&title));
+/// What is new in the picture, asked per box (`line` None: the box itself) by
+/// [`draw_all`]: `show topology --changes` marks those parts.
+pub type IsNew<'a> = &'a dyn Fn(&str, Option<&str>) -> bool;
+
+/// The gutter mark of a new box or line (plain text: also without colours).
+pub const NEW_MARK: &str = "+";
+
+/// One box: a title on its top edge, its lines, `indent` columns from the left. A new
+/// box has [`NEW_MARK`] at its top-left corner, a new line in its left gutter; with
+/// `green` they are coloured too.
+fn draw(out: &mut String, f: &Frame, color: Option<&str>, is_new: IsNew<'_>, green: bool) {
+    let pad = " ".repeat(f.indent);
+    let inner = WIDTH - f.indent - 4;
+    let title = fit(&f.title, inner - 2);
+    let rule = "─".repeat(WIDTH - f.indent - 5 - columns(&title));
     let shown = match color {
         Some(c) => title.color(c).bold().to_string(),
         None => title.clone(),
     };
-    out.push_str(&format!("{pad}┌─ {shown} {rule}┐\n"));
-    for l in lines {
-        let l = fit(l, inner);
-        let gap = " ".repeat(inner - columns(&l));
-        out.push_str(&format!("{pad}│ {l}{gap} │\n"));
+    let new_box = is_new(&f.key, None);
+    let mark = |new: bool, plain: &str| match (new, green) {
+        (true, true) => NEW_MARK.green().bold().to_string(),
+        (true, false) => NEW_MARK.to_string(),
+        (false, _) => plain.to_string(),
+    };
+    out.push_str(&format!("{pad}┌{} {shown} {rule}┐\n", mark(new_box, "─")));
+    for (l, k) in f.lines.iter().zip(&f.keys) {
+        let new = new_box || is_new(&f.key, Some(k));
+        let cut = fit(l, inner);
+        let gap = " ".repeat(inner - columns(&cut));
+        let text = if new && green {
+            cut.green().to_string()
+        } else {
+            cut
+        };
+        out.push_str(&format!("{pad}│{}{text}{gap} │\n", mark(new, " ")));
     }
-    out.push_str(&format!("{pad}└{}┘\n", "─".repeat(WIDTH - indent - 2)));
+    out.push_str(&format!("{pad}└{}┘\n", "─".repeat(WIDTH - f.indent - 2)));
+}
+
+/// One box of the picture before it is drawn: its namespace (what tells boxes apart
+/// from one picture to the next), its place and its text.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// The namespace's name.
+    pub key: String,
+    /// Columns from the left: 0 for the world and hosts, 4 under a host.
+    pub indent: usize,
+    /// The top edge's title.
+    pub title: String,
+    /// The lines inside, uncut.
+    pub lines: Vec<String>,
+    /// What tells each line apart from one picture to the next (see [`line_key`]).
+    pub keys: Vec<String>,
+    /// What the namespace plays (its colour).
+    pub kind: NsKind,
 }
 
 /// `name@ifN` as `ip link` prints a link with a peer or parent.
@@ -96,10 +135,13 @@ fn far_end(t: &Topology, ns: &str, i: &Iface) -> String {
     } else {
         owner(t, &other.ns)
     };
-    if kind == "macvlan" && other.ns != ns && i.kind.as_deref() == Some("macvlan") {
+    if is_sub_interface(kind) {
         return format!(
             " ── {} {place} {far}",
-            tr("macvlan child of", "macvlan 子网卡，父网卡在")
+            tr(
+                format!("{kind} child of"),
+                format!("{kind} 子网卡，父网卡在")
+            )
         );
     }
     format!(" ── {place} {far}")
@@ -133,16 +175,23 @@ fn body(t: &Topology, n: &Namespace) -> Vec<String> {
             l = format!("{}{vni}", i.name);
         }
         lines.push(l);
-        // The macvlan children of this interface, which live in containers.
-        for e in t
+        // The macvlan / ipvlan children of this interface, which live in containers.
+        let children: Vec<_> = t
             .links
             .iter()
-            .filter(|e| e.kind == "macvlan" && e.b.ns == n.name && e.b.index == i.index)
-        {
+            .filter(|e| is_sub_interface(&e.kind) && e.b.ns == n.name && e.b.index == i.index)
+            .collect();
+        for (k, e) in children.iter().enumerate() {
+            let branch = if k + 1 == children.len() {
+                "└─"
+            } else {
+                "├─"
+            };
+            let who = owner(t, &e.a.ns);
             lines.push(format!(
-                "  └─ macvlan {}: {} {}",
-                tr("child", "子网卡"),
-                owner(t, &e.a.ns),
+                "  {branch} {} {} {}",
+                e.kind,
+                tr(format!("child: {who}"), format!("子网卡：{who}")),
                 e.a.ifname
             ));
         }
@@ -249,189 +298,81 @@ fn paint(kind: NsKind, color: bool) -> Option<&'static str> {
     })
 }
 
-/// The whole picture; `color` only for a terminal without NO_COLOR.
-pub fn render(t: &Topology, color: bool) -> String {
-    let mut out = String::new();
-    let head = tr(
+/// A line without its tree branch (`├─ ` / `└─ `, which changes when a port is added
+/// below it) and the spaces around: what compares from one picture to the next.
+pub fn line_key(line: &str) -> String {
+    line.trim_start()
+        .trim_start_matches(['├', '└', '─'])
+        .trim()
+        .to_string()
+}
+
+/// The heading of the picture.
+pub fn heading(t: &Topology) -> String {
+    tr(
         format!("lab {}: topology read from the kernel", t.lab),
         format!("实验环境 {}：从内核读出的拓扑", t.lab),
-    );
-    out.push_str(&fit(&head, WIDTH));
-    out.push('\n');
-    for w in t.nodes.iter().filter(|n| n.kind == NsKind::World) {
-        draw(&mut out, 0, &title(t, w), &body(t, w), paint(w.kind, color));
-        let lan = tr(
-            "LAN 198.51.100.0/24 (the switch lan0)",
-            "局域网 198.51.100.0/24（交换机 lan0）",
-        );
-        out.push_str(&format!("  │ {lan}\n"));
-    }
+    )
+}
+
+/// The boxes in drawing order: the world, then each host followed by its overlays and
+/// containers.
+pub fn layout(t: &Topology) -> Vec<Frame> {
+    let frame = |n: &Namespace, indent| {
+        let lines = body(t, n);
+        Frame {
+            key: n.name.clone(),
+            indent,
+            title: title(t, n),
+            keys: lines.iter().map(|l| line_key(l)).collect(),
+            lines,
+            kind: n.kind,
+        }
+    };
+    let mut out: Vec<Frame> = t
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NsKind::World)
+        .map(|w| frame(w, 0))
+        .collect();
     for h in t.nodes.iter().filter(|n| n.kind == NsKind::Host) {
-        draw(&mut out, 0, &title(t, h), &body(t, h), paint(h.kind, color));
+        out.push(frame(h, 0));
         for kind in [NsKind::Overlay, NsKind::Container] {
             for n in t
                 .nodes
                 .iter()
                 .filter(|n| n.kind == kind && n.host == h.host)
             {
-                draw(&mut out, 4, &title(t, n), &body(t, n), paint(n.kind, color));
+                out.push(frame(n, 4));
             }
         }
     }
     out
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::super::model::{Edge, End, Port, Shared};
-    use super::*;
-
-    fn iface(
-        index: u32,
-        name: &str,
-        kind: &str,
-        master: Option<&str>,
-        addr: &str,
-        peer: Option<u32>,
-    ) -> Iface {
-        Iface {
-            index,
-            name: name.into(),
-            kind: Some(kind.into()),
-            master: master.map(String::from),
-            addrs: if addr.is_empty() {
-                vec![]
-            } else {
-                vec![addr.into()]
-            },
-            peer_index: peer,
-            up: true,
-            network: None,
-            peer_here: None,
+/// Draw the heading and the boxes (the LAN under the world's); `color` only for a
+/// terminal without NO_COLOR, `is_new` marks what [`NEW_MARK`] flags.
+pub fn draw_all(head: &str, frames: &[Frame], color: bool, is_new: IsNew<'_>) -> String {
+    let mut out = fit(head, WIDTH);
+    out.push('\n');
+    for f in frames {
+        draw(&mut out, f, paint(f.kind, color), is_new, color);
+        if f.kind == NsKind::World {
+            let lan = tr(
+                "LAN 198.51.100.0/24 (the switch lan0)",
+                "局域网 198.51.100.0/24（交换机 lan0）",
+            );
+            out.push_str(&format!("  │ {lan}\n"));
         }
     }
-
-    fn ns(name: &str, kind: NsKind, label: &str, interfaces: Vec<Iface>) -> Namespace {
-        Namespace {
-            name: name.into(),
-            kind,
-            host: (kind != NsKind::World).then(|| "host".into()),
-            label: label.into(),
-            vni: None,
-            network: None,
-            interfaces,
-        }
-    }
-
-    fn end(ns: &str, ifname: &str, index: u32) -> End {
-        End {
-            ns: ns.into(),
-            ifname: ifname.into(),
-            index,
-        }
-    }
-
-    /// world, a host with docker0 and one container, a port, a joiner.
-    pub(crate) fn sample() -> Topology {
-        let long = "a-container-with-a-very-long-name-that-goes-on-and-on-and-on-forever-and-ever";
-        Topology {
-            lab: "tp".into(),
-            nodes: vec![
-                ns(
-                    "dn-tp-world",
-                    NsKind::World,
-                    "world",
-                    vec![
-                        iface(2, "lan0", "bridge", None, "198.51.100.1/24", None),
-                        iface(3, "lan-host", "veth", Some("lan0"), "", Some(2)),
-                    ],
-                ),
-                ns(
-                    "dn-tp-host",
-                    NsKind::Host,
-                    "host",
-                    vec![
-                        iface(2, "eth0", "veth", None, "198.51.100.2/24", Some(3)),
-                        iface(3, "docker0", "bridge", None, "172.17.0.1/16", None),
-                        iface(5, "veth1a2b3c4", "veth", Some("docker0"), "", Some(2)),
-                    ],
-                ),
-                ns(
-                    &format!("dn-tp-ctr-{long}"),
-                    NsKind::Container,
-                    long,
-                    vec![iface(2, "eth0", "veth", None, "172.17.0.2/16", Some(5))],
-                ),
-            ],
-            links: vec![
-                Edge {
-                    kind: "veth".into(),
-                    a: end("dn-tp-world", "lan-host", 3),
-                    b: end("dn-tp-host", "eth0", 2),
-                },
-                Edge {
-                    kind: "veth".into(),
-                    a: end("dn-tp-host", "veth1a2b3c4", 5),
-                    b: end(&format!("dn-tp-ctr-{long}"), "eth0", 2),
-                },
-            ],
-            tunnels: vec![],
-            ports: vec![Port {
-                ns: "dn-tp-host".into(),
-                proto: "tcp".into(),
-                port: "8080".into(),
-                to: "172.17.0.2:80".into(),
-                container_ns: None,
-            }],
-            shared: vec![Shared {
-                container: "j1".into(),
-                ns: format!("dn-tp-ctr-{long}"),
-                mode: "container".into(),
-            }],
-        }
-    }
-
-    #[test]
-    fn fits_and_shows_both_veth_ends() {
-        // The language is process-wide (other tests run beside this one): the
-        // Chinese widths are checked through `fit` below.
-        let text = render(&sample(), false);
-        for l in text.lines() {
-            assert!(columns(l) <= WIDTH, "{} columns: {l}", columns(l));
-        }
-        assert!(text.contains("veth1a2b3c4@if2"), "{text}");
-        assert!(text.contains("eth0@if5 172.17.0.2/16"), "{text}");
-        assert!(text.contains("8080/tcp → 172.17.0.2:80"), "{text}");
-        assert!(text.contains("j1"), "{text}");
-    }
-
-    #[test]
-    fn chinese_takes_two_columns() {
-        assert_eq!(columns("网桥 docker0"), 12);
-        let long = "共用这个命名空间：".repeat(20);
-        let cut = fit(&long, 50);
-        assert!(columns(&cut) <= 50 && cut.ends_with('…'), "{cut}");
-        let mut out = String::new();
-        draw(&mut out, 4, "容器 web1", &[long], None);
-        assert!(out.lines().all(|l| columns(l) <= WIDTH - 4 + 4), "{out}");
-    }
-
-    #[test]
-    fn boxes_are_closed() {
-        let text = render(&sample(), false);
-        let tops = text
-            .lines()
-            .filter(|l| l.trim_start().starts_with('┌'))
-            .count();
-        let bottoms = text
-            .lines()
-            .filter(|l| l.trim_start().starts_with("└─") && l.ends_with('┘'));
-        assert_eq!(tops, bottoms.count());
-        assert_eq!(tops, 3);
-    }
-
-    #[test]
-    fn color_only_when_asked() {
-        assert!(!render(&sample(), false).contains('\u{1b}'));
-    }
+    out
 }
+
+/// The whole picture; `color` only for a terminal without NO_COLOR.
+pub fn render(t: &Topology, color: bool) -> String {
+    draw_all(&heading(t), &layout(t), color, &|_, _| false)
+}
+
+#[cfg(test)]
+#[path = "text_tests.rs"]
+pub(crate) mod tests;

@@ -1,7 +1,7 @@
 //! Lookups in the Chinese catalog (the texts live in the sibling modules, by area) and
 //! the Chinese of clap's own frame.
 
-use super::{containers, lesson, network, top};
+use super::{challenge, containers, lesson, network, top};
 
 /// The Chinese helps of the arguments of one or more commands that share them (`run`,
 /// `create`, `container run` and `container create` take the same flags).
@@ -34,6 +34,7 @@ pub(super) fn abouts() -> impl Iterator<Item = &'static (&'static str, &'static 
         .chain(containers::ABOUTS)
         .chain(network::ABOUTS)
         .chain(lesson::ABOUTS)
+        .chain(challenge::ABOUTS)
 }
 
 /// Every area's argument texts.
@@ -43,11 +44,15 @@ pub(super) fn arg_texts() -> impl Iterator<Item = &'static ArgTexts> {
         .chain(containers::ARGS)
         .chain(network::ARGS)
         .chain(lesson::ARGS)
+        .chain(challenge::ARGS)
 }
 
 /// Every area's texts after the options (`after_help`), by command path.
 pub(super) fn after_helps() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
-    top::AFTER_HELP.iter().chain(lesson::AFTER_HELP)
+    top::AFTER_HELP
+        .iter()
+        .chain(lesson::AFTER_HELP)
+        .chain(challenge::AFTER_HELP)
 }
 
 /// The Chinese about of the command at `path`.

@@ -7,6 +7,7 @@
 //! Man pages and completions use the English tree (`Cli::command()`).
 
 mod catalog;
+mod challenge;
 mod containers;
 pub mod errors;
 mod lesson;
@@ -17,8 +18,10 @@ mod top;
 mod tests;
 
 use super::Cli;
+#[cfg(test)]
+use clap::Parser;
 use clap::builder::{PossibleValue, StyledStr};
-use clap::{Arg, ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches, Parser};
+use clap::{Arg, ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches};
 use std::ffi::OsString;
 
 /// Parse the command line (`args[0]` is the program). A line that parses needs no
@@ -26,13 +29,23 @@ use std::ffi::OsString;
 /// [`localized`] when the language is Chinese (rewriting it costs a build of the whole
 /// tree, so it is not done for every command).
 pub fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
-    let english = Cli::try_parse_from(args);
+    let english = parse_with(&mut Cli::command(), args);
     if english.is_ok() || !wants_chinese(args) {
         return english;
     }
-    let mut cmd = localized(args.first());
+    parse_with(&mut localized(args.first()), args)
+}
+
+/// Parse with one tree, noting whether `--host` / `-H` / DOCKERNET_HOST was given: clap
+/// fills in its default (the first host), and only the matches tell the two apart.
+fn parse_with(cmd: &mut Command, args: &[OsString]) -> Result<Cli, clap::Error> {
     let mut matches: ArgMatches = cmd.try_get_matches_from_mut(args)?;
-    Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))
+    let given = matches
+        .value_source("on_host")
+        .is_some_and(|s| s != clap::parser::ValueSource::DefaultValue);
+    let mut cli = Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(cmd))?;
+    cli.host_given = given;
+    Ok(cli)
 }
 
 /// Print a parse error and exit, as `clap::Error::exit` does — in Chinese when the

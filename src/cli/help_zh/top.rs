@@ -44,6 +44,10 @@ pub(super) const ABOUTS: &[(&str, &str)] = &[
     ("version", "显示 dockernet 的版本信息（docker version）"),
     ("dns", "列出容器内嵌的 DNS 服务器（127.0.0.11）能解析的名字"),
     ("doctor", "检查宿主机上常见的网络问题，并给出修复命令"),
+    (
+        "trace",
+        "发出一个探测包，逐跳显示它走过的路：网卡、匹配的规则、地址改写、在哪里被丢弃",
+    ),
     ("show", "像 ip、brctl、iptables 那样显示内核的实时状态"),
     (
         "show links",
@@ -138,6 +142,23 @@ pub(super) const ARGS: &[ArgTexts] = &[
         args: &[("container", "容器名或 ID"), ("format", "输出格式")],
     },
     ArgTexts {
+        paths: &["trace"],
+        args: &[
+            (
+                "from",
+                "探测包从哪里发出：容器（名字或 ID）、`host`、\n某台实验主机的名字、`world`，或实验环境里的一个 IPv4 地址",
+            ),
+            (
+                "to",
+                "发往哪里：容器、`host`、某台实验主机的名字、`world`，\n或一个 IPv4 地址（端口映射：宿主机地址加 `--tcp PORT`）",
+            ),
+            ("tcp", "用一次 TCP 连接尝试探测端口 PORT"),
+            ("udp", "向端口 PORT 发一个 UDP 数据报来探测"),
+            ("icmp", "用 ICMP echo 请求（ping）探测（默认）"),
+            ("format", "输出格式"),
+        ],
+    },
+    ArgTexts {
         paths: &["doctor"],
         args: &[
             ("container", "只检查这个容器及其网络（容器名或 ID）"),
@@ -177,10 +198,16 @@ pub(super) const ARGS: &[ArgTexts] = &[
     },
     ArgTexts {
         paths: &["show topology"],
-        args: &[(
-            "format",
-            "输出格式：`text`（方框图）、`dot`（Graphviz）、\n`mermaid`（流程图）、`json`",
-        )],
+        args: &[
+            (
+                "format",
+                "输出格式：`text`（方框图）、`dot`（Graphviz）、\n`mermaid`（流程图）、`json`",
+            ),
+            (
+                "changes",
+                "用 `+` 标出自上次 `--changes` 以来新出现的部分\n（第一次：自实验环境建好以来），并列出消失的部分",
+            ),
+        ],
     },
     ArgTexts {
         paths: &["completion"],
