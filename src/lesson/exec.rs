@@ -215,6 +215,8 @@ impl Runner {
         }
         c.args(args)
             .env("NO_COLOR", "1")
+            // Views are shown 4 columns in: the topology fits 100 columns with them.
+            .env(crate::topology::WIDTH_ENV, "96")
             .env_remove("DOCKERNET_LAB")
             .env_remove("DOCKERNET_LESSON_SABOTAGE");
         c

@@ -11,7 +11,7 @@
 //! Chinese compares like one in English.
 
 use super::model::Topology;
-use super::text::{self, Frame, NEW_MARK, WIDTH, fit, line_key};
+use super::text::{self, Frame, NEW_MARK, fit, line_key};
 use crate::error::Result;
 use crate::lab::Lab;
 use crate::ui::tr;
@@ -170,7 +170,7 @@ pub fn legend(prev: Option<&Snapshot>, now: &Snapshot) -> String {
         ));
         out.push('\n');
         for g in gone {
-            out.push_str(&fit(&format!("  - {g}"), WIDTH));
+            out.push_str(&fit(&format!("  - {g}"), text::width()));
             out.push('\n');
         }
     }
@@ -222,7 +222,7 @@ mod tests {
         assert!(lines[5].starts_with("│+  └─ veth1@if2"), "{text}");
         assert!(lines[7].starts_with("┌+ box c2"), "{text}");
         assert!(lines[8].starts_with("│+eth0@if7"), "{text}");
-        assert!(text.lines().all(|l| columns(l) <= WIDTH));
+        assert!(text.lines().all(|l| columns(l) <= text::WIDTH));
         let now = Snapshot::of(&both(&after));
         let legend = legend(Some(&prev), &now);
         assert!(legend.contains("\n  - box c1\n"), "{legend}");

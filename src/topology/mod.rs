@@ -7,6 +7,7 @@ mod build;
 mod changes;
 /// The lab's graph, read from the kernel (also what `trace` follows hop by hop).
 pub use build::build;
+pub use text::WIDTH_ENV;
 mod dot;
 #[cfg(test)]
 mod dot_syntax;

@@ -9,6 +9,18 @@ use colored::Colorize;
 /// The widest line the picture may have, in terminal columns.
 pub const WIDTH: usize = 100;
 
+/// Set by a caller that indents the picture (the lesson runner shows views 4 columns
+/// in): the picture is drawn that much narrower, between 60 and [`WIDTH`] columns.
+pub const WIDTH_ENV: &str = "DOCKERNET_TOPOLOGY_WIDTH";
+
+/// The width to draw at: [`WIDTH`], or [`WIDTH_ENV`]'s value when it is set.
+pub fn width() -> usize {
+    std::env::var(WIDTH_ENV)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .map_or(WIDTH, |w| w.clamp(60, WIDTH))
+}
+
 /// Terminal columns of `s`: CJK ideographs and full-width forms take two.
 pub fn columns(s: &str) -> usize {
     s.chars()
@@ -48,9 +60,9 @@ pub const NEW_MARK: &str = "+";
 /// `green` they are coloured too.
 fn draw(out: &mut String, f: &Frame, color: Option<&str>, is_new: IsNew<'_>, green: bool) {
     let pad = " ".repeat(f.indent);
-    let inner = WIDTH - f.indent - 4;
+    let inner = width() - f.indent - 4;
     let title = fit(&f.title, inner - 2);
-    let rule = "─".repeat(WIDTH - f.indent - 5 - columns(&title));
+    let rule = "─".repeat(width() - f.indent - 5 - columns(&title));
     let shown = match color {
         Some(c) => title.color(c).bold().to_string(),
         None => title.clone(),
@@ -73,7 +85,7 @@ fn draw(out: &mut String, f: &Frame, color: Option<&str>, is_new: IsNew<'_>, gre
         };
         out.push_str(&format!("{pad}│{}{text}{gap} │\n", mark(new, " ")));
     }
-    out.push_str(&format!("{pad}└{}┘\n", "─".repeat(WIDTH - f.indent - 2)));
+    out.push_str(&format!("{pad}└{}┘\n", "─".repeat(width() - f.indent - 2)));
 }
 
 /// One box of the picture before it is drawn: its namespace (what tells boxes apart
@@ -353,7 +365,7 @@ pub fn layout(t: &Topology) -> Vec<Frame> {
 /// Draw the heading and the boxes (the LAN under the world's); `color` only for a
 /// terminal without NO_COLOR, `is_new` marks what [`NEW_MARK`] flags.
 pub fn draw_all(head: &str, frames: &[Frame], color: bool, is_new: IsNew<'_>) -> String {
-    let mut out = fit(head, WIDTH);
+    let mut out = fit(head, width());
     out.push('\n');
     for f in frames {
         draw(&mut out, f, paint(f.kind, color), is_new, color);

@@ -122,10 +122,9 @@ pub struct Report {
     pub probe_port: u16,
     /// How it ended.
     pub answer: probe::Answer,
-    /// The packets (the probe, its answer), each as its hops.
+    /// The packets, each as its hops: the probe, its answer, and the rest of the
+    /// exchange (a TCP handshake's last ACK, the FIN) as the kernel traced them.
     pub packets: Vec<Vec<Hop>>,
-    /// Further packets of the exchange that were traced but are not shown.
-    pub more_packets: usize,
     /// Conntrack entries of the probe's connection.
     pub conntrack: Vec<Recorded>,
 }
@@ -236,9 +235,6 @@ pub async fn trace(lab: &Lab, store: &Store, from: &str, to: &str, kind: Kind) -
         }
         packets.push(hops);
     }
-    let shown = packets.len().min(2);
-    let more_packets = packets.len() - shown;
-    packets.truncate(shown);
     Ok(Report {
         lab: lab.name.clone(),
         from: src,
@@ -247,7 +243,6 @@ pub async fn trace(lab: &Lab, store: &Store, from: &str, to: &str, kind: Kind) -
         probe_port: ours,
         answer,
         packets,
-        more_packets,
         conntrack,
     })
 }

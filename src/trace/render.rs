@@ -265,6 +265,9 @@ fn entry(e: &Entry) -> String {
     )
 }
 
+/// Packets printed as text: the probe and its answer.
+const SHOWN: usize = 2;
+
 /// The whole report.
 pub fn text(r: &Report, color: bool) -> String {
     let mut out = String::new();
@@ -290,7 +293,7 @@ pub fn text(r: &Report, color: bool) -> String {
         ));
     }
     let mut n = 0;
-    for (i, pk) in r.packets.iter().enumerate() {
+    for (i, pk) in r.packets.iter().take(SHOWN).enumerate() {
         let title = if i == 0 {
             tr("the probe", "探测包")
         } else {
@@ -302,10 +305,11 @@ pub fn text(r: &Report, color: bool) -> String {
             hop(&mut out, n, h, color);
         }
     }
-    if r.more_packets > 0 {
+    let more = r.packets.len().saturating_sub(SHOWN);
+    if more > 0 {
         out.push_str(&tr(
-            format!("\n({} more packets of this exchange were traced, not shown: `--format json` has them all)\n", r.more_packets),
-            format!("\n（这次交互还有 {} 个数据包也被跟踪到，这里不再列出）\n", r.more_packets),
+            format!("\n({} more packets of this exchange were traced, not shown: `--format json` has them all)\n", more),
+            format!("\n（这次交互还有 {} 个数据包也被跟踪到，这里不再列出；`--format json` 里有全部数据包）\n", more),
         ));
     }
     let nat: Vec<_> = r
