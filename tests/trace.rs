@@ -230,6 +230,12 @@ fn bad_endpoints_get_one_line_errors() {
     assert!(stderr(&o).contains("no namespace of the lab has the address 192.0.2.77"));
     let o = lab.fails(&["trace", "c1", "host", "--tcp", "80", "--udp", "53"]);
     assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+    let o = lab.fails(&["--dry-run", "trace", "c1", "host"]);
+    assert!(
+        stderr(&o).contains("nothing to show under --dry-run"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(leftover_tables(&lab), Vec::<String>::new());
 }
 

@@ -36,6 +36,12 @@ pub struct TraceArgs {
 
 /// `trace FROM TO`
 pub async fn trace(lab: &Lab, mode: Mode, a: TraceArgs) -> Result<i32> {
+    if mode == Mode::DryRun {
+        return Err(Error::msg(crate::ui::tr(
+            "trace sends a real probe and reads what the kernel did: it has nothing to show under --dry-run (leave the flag out)",
+            "trace 会真的发出一个探测包并读取内核的处理过程，--dry-run 下没有什么可显示的（去掉这个选项即可）",
+        )));
+    }
     let d = read_lab(lab, mode).await?;
     let kind = match (a.tcp, a.udp) {
         (Some(p), _) => crate::trace::Kind::Tcp(p),
