@@ -277,3 +277,50 @@ fn across_an_overlay_the_vxlan_lookup_names_the_other_host() {
         "{last:#}"
     );
 }
+
+#[test]
+fn what_the_events_cannot_show_is_explained() {
+    let lab = Lab::new("trace_explain");
+    lab.run_d("c1", &["busybox", "sleep", "1000"]);
+    lab.run_d("n1", &["--net", "none", "busybox", "sleep", "1000"]);
+    lab.run_d("web", &["-p", "8080:80", "httpd"]);
+    // Forwarding off: the host takes the DNATed SYN and sends it nowhere, and says why.
+    lab.ok(&["host", "--", "sysctl", "-qw", "net.ipv4.ip_forward=0"]);
+    let (v, rc) = trace_json(&lab, &["world", "host", "--tcp", "8080"]);
+    assert_eq!(rc, Some(1));
+    let host = hops(&v)
+        .into_iter()
+        .find(|h| h["ns"] == lab.host().as_str())
+        .expect("a hop on the host");
+    assert_eq!(host["end"], "lost");
+    assert!(
+        host["why"]
+            .as_str()
+            .unwrap()
+            .contains("net.ipv4.ip_forward = 0"),
+        "{host:#}"
+    );
+    let text = stdout(&lab.dn(&["trace", "world", "host", "--tcp", "8080"]));
+    // The client's retransmitted SYN is no answer.
+    assert!(!text.contains("the answer"), "{text}");
+    assert!(
+        text.contains("-j DNAT --to-destination 172.17.0.3:80  → DNAT"),
+        "{text}"
+    );
+    lab.ok(&["host", "--", "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+
+    let (v, _) = trace_json(&lab, &["n1", "c1"]);
+    assert!(v["note"].as_str().unwrap().contains("only lo"), "{v:#}");
+    let (v, _) = trace_json(&lab, &["world", "c1"]);
+    assert!(
+        v["note"].as_str().unwrap().contains("Publish a port"),
+        "{v:#}"
+    );
+    lab.ok(&["stop", "-t", "0", "c1"]);
+    let o = lab.fails(&["trace", "world", "c1"]);
+    assert!(
+        stderr(&o).contains("container c1 is not running"),
+        "{}",
+        stderr(&o)
+    );
+}

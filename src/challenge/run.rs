@@ -373,8 +373,13 @@ pub fn hint(lab: &Lab, lang: Lang, n: Option<usize>) -> Result<i32> {
             Lang::Zh => format!("提示 {k}/{total}（{}）：", ch.name),
         })
     );
-    // Hints name the lab's own objects (`dn-<lab>-ctr-left`) by the real lab name.
-    p.text(&ch.hints[k - 1].get(lang).replace("<lab>", &lab.name));
+    // Hints name the lab's own objects (`dn-<lab>-ctr-left`) and its commands by the
+    // real lab, so what the learner copies works on this lab.
+    let text = ch.hints[k - 1]
+        .get(lang)
+        .replace("<lab>", &lab.name)
+        .replace("`dockernet ", &format!("`dockernet{} ", lab_flag(&lab)));
+    p.text(&text);
     let at = lab_flag(&lab);
     let after = if k < total {
         match lang {

@@ -21,10 +21,10 @@ pub struct TraceArgs {
     #[arg(add = clap_complete::ArgValueCandidates::new(super::complete::containers))]
     pub to: String,
     /// Probe with a TCP connection attempt to PORT.
-    #[arg(long, value_name = "PORT")]
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub tcp: Option<u16>,
     /// Probe with a UDP datagram to PORT.
-    #[arg(long, value_name = "PORT")]
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub udp: Option<u16>,
     /// Probe with an ICMP echo request (ping; the default).
     #[arg(long)]

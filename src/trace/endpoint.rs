@@ -54,6 +54,13 @@ pub fn owner(topo: &Topology, addr: Ipv4Addr) -> Option<String> {
         .map(|n| n.name.clone())
 }
 
+fn not_running(name: &str) -> Error {
+    Error::msg(crate::ui::tr(
+        format!("container {name} is not running: start it with `dockernet start {name}`"),
+        format!("容器 {name} 没有在运行：请先用 `dockernet start {name}` 启动它"),
+    ))
+}
+
 fn unknown(word: &str) -> Error {
     Error::msg(crate::ui::tr(
         format!(
@@ -87,7 +94,7 @@ pub fn source(lab: &Lab, store: &Store, topo: &Topology, word: &str) -> Result<S
         container: None,
     };
     if word == "world" {
-        return Ok(plain(lab.world_ns(), "world".into()));
+        return Ok(plain(lab.world_ns(), crate::ui::tr("world", "外部世界")));
     }
     if let Ok(addr) = word.parse::<Ipv4Addr>() {
         let ns = owner(topo, addr).ok_or_else(|| {
@@ -105,26 +112,20 @@ pub fn source(lab: &Lab, store: &Store, topo: &Topology, word: &str) -> Result<S
     }
     if let Ok(c) = store.find_container(word) {
         if !crate::netns::exists(&c.netns) {
-            return Err(Error::msg(crate::ui::tr(
-                format!(
-                    "container {} is not running: start it with `dockernet start {}`",
-                    c.name, c.name
-                ),
-                format!(
-                    "容器 {} 没有在运行：请先用 `dockernet start {}` 启动它",
-                    c.name, c.name
-                ),
-            )));
+            return Err(not_running(&c.name));
         }
         return Ok(Source {
             ns: c.netns.clone(),
-            label: format!("container {}", c.name),
+            label: crate::ui::tr(format!("container {}", c.name), format!("容器 {}", c.name)),
             bind: None,
             container: Some(c),
         });
     }
     if let Some((ns, _)) = lab_host(lab, word) {
-        return Ok(plain(ns, format!("host {word}")));
+        return Ok(plain(
+            ns,
+            crate::ui::tr(format!("host {word}"), format!("宿主机 {word}")),
+        ));
     }
     Err(unknown(word))
 }
@@ -142,7 +143,7 @@ pub fn target(
         let addr = first_addr(topo, &ns, Some("lan0")).ok_or_else(|| unknown(word))?;
         return Ok(Target {
             addr,
-            label: "world".into(),
+            label: crate::ui::tr("world", "外部世界"),
             ns: Some(ns),
         });
     }
@@ -154,6 +155,9 @@ pub fn target(
         });
     }
     if let Ok(c) = store.find_container(word) {
+        if !crate::netns::exists(&c.netns) {
+            return Err(not_running(&c.name));
+        }
         let shared = from.container.as_ref().and_then(|f| {
             c.endpoints
                 .iter()
@@ -178,14 +182,14 @@ pub fn target(
             })?;
         return Ok(Target {
             addr,
-            label: format!("container {}", c.name),
+            label: crate::ui::tr(format!("container {}", c.name), format!("容器 {}", c.name)),
             ns: Some(c.netns.clone()),
         });
     }
     if let Some((ns, addr)) = lab_host(lab, word) {
         return Ok(Target {
             addr,
-            label: format!("host {word}"),
+            label: crate::ui::tr(format!("host {word}"), format!("宿主机 {word}")),
             ns: Some(ns),
         });
     }

@@ -92,6 +92,8 @@ pub struct Hop {
     pub out: Option<Port>,
     /// The lookups, when it left by a bridge.
     pub lookup: Option<Lookup>,
+    /// Why the trace stops here, when the kernel says (forwarding off).
+    pub why: Option<String>,
 }
 
 /// What conntrack of one namespace recorded.
@@ -127,6 +129,9 @@ pub struct Report {
     pub packets: Vec<Vec<Hop>>,
     /// Conntrack entries of the probe's connection.
     pub conntrack: Vec<Recorded>,
+    /// What the trace alone does not say: why no packet was seen, or why nothing
+    /// arrived after the last hop.
+    pub note: Option<String>,
 }
 
 /// Disarms every namespace when dropped (an error on the way included).
@@ -235,6 +240,7 @@ pub async fn trace(lab: &Lab, store: &Store, from: &str, to: &str, kind: Kind) -
         }
         packets.push(hops);
     }
+    let note = explain(&topo, &src, &dst, &answer, &packets);
     Ok(Report {
         lab: lab.name.clone(),
         from: src,
@@ -244,6 +250,108 @@ pub async fn trace(lab: &Lab, store: &Store, from: &str, to: &str, kind: Kind) -
         answer,
         packets,
         conntrack,
+        note,
+    })
+}
+
+/// A sentence for what the events cannot show: a probe that never left (no route, only
+/// `lo`), or one whose last hop sent it into a cable whose far end is down.
+fn explain(
+    topo: &Topology,
+    src: &endpoint::Source,
+    dst: &endpoint::Target,
+    answer: &probe::Answer,
+    packets: &[Vec<Hop>],
+) -> Option<String> {
+    use crate::ui::tr;
+    if *answer == probe::Answer::Answered {
+        return None;
+    }
+    let Some(probe) = packets.first() else {
+        let only_lo = topo.node(&src.ns).is_some_and(|n| n.interfaces.is_empty());
+        let to_container = dst
+            .ns
+            .as_deref()
+            .and_then(|ns| topo.node(ns))
+            .is_some_and(|n| n.kind == NsKind::Container);
+        return Some(if only_lo {
+            tr(
+                format!(
+                    "{} has only lo (--network none): nothing can leave it",
+                    src.label
+                ),
+                format!(
+                    "{} 只有 lo（--network none）：任何数据包都出不去",
+                    src.label
+                ),
+            )
+        } else if to_container && src.ns.ends_with("-world") {
+            tr(
+                "container addresses are private to their Docker host: the world has no route to them. Publish a port (`run -p 8080:80`) and trace `world host --tcp 8080`",
+                "容器的地址只在它所在的 Docker 宿主机内部有效，外部世界没有去往它们的路由。请做端口映射（`run -p 8080:80`），再跟踪 `world host --tcp 8080`",
+            )
+        } else {
+            tr(
+                format!(
+                    "the source namespace has no route to {} (look with `ip route` there; `dockernet doctor` checks containers' routes)",
+                    dst.addr
+                ),
+                format!(
+                    "源命名空间里没有去往 {} 的路由（在那里用 `ip route` 查看；`dockernet doctor` 会检查容器的路由）",
+                    dst.addr
+                ),
+            )
+        });
+    };
+    let last = probe.last()?;
+    if last.end != "out" {
+        return None;
+    }
+    let out = last.out.as_ref()?;
+    let iface = topo
+        .node(&last.ns)?
+        .interfaces
+        .iter()
+        .find(|i| i.name == out.name)?;
+    let (_, far, _) = topo.edge_at(&last.ns, iface.index)?;
+    let far_up = topo
+        .node(&far.ns)
+        .and_then(|n| n.interfaces.iter().find(|i| i.index == far.index))
+        .is_some_and(|i| i.up);
+    Some(if far_up {
+        tr(
+            format!(
+                "nothing arrived at the far end of {} ({} in {}): no ARP answer from {}?",
+                out.name,
+                far.ifname,
+                place(topo, &far.ns),
+                dst.addr
+            ),
+            format!(
+                "{} 的对端（{} 里的 {}）什么也没收到：{} 没有回应 ARP？",
+                out.name,
+                place(topo, &far.ns),
+                far.ifname,
+                dst.addr
+            ),
+        )
+    } else {
+        tr(
+            format!(
+                "nothing arrived: the far end of {}, {} in {}, is down (`ip link set {} up` there)",
+                out.name,
+                far.ifname,
+                place(topo, &far.ns),
+                far.ifname
+            ),
+            format!(
+                "对端什么也没收到：{} 的另一端，{} 里的 {}，处于 down 状态（在那里执行 `ip link set {} up`）",
+                out.name,
+                place(topo, &far.ns),
+                far.ifname,
+                far.ifname
+            ),
+        )
     })
 }
 
@@ -361,6 +469,9 @@ async fn hop(topo: &Topology, names: &[String], p: path::Pass) -> Hop {
             .bridged
             .filter(|_| p.bridge_forwarded)
             .and_then(|(i, _)| port(topo, &ns, i).bridge),
+        why: (end == "lost" && !p.generated)
+            .then(|| forwarding_off(&ns))
+            .flatten(),
         end: end.into(),
         out,
         lookup,
@@ -419,4 +530,15 @@ async fn vxlan_lookup(ns: &str, dev: u32, name: &str, ip: Ipv4Addr, vni: Option<
     }
     nl.close().await;
     l
+}
+
+/// Why a received packet went nowhere: forwarding is off in that namespace.
+fn forwarding_off(ns: &str) -> Option<String> {
+    let v = crate::netns::sysctl_get(&crate::netns::path(ns), "net.ipv4.ip_forward").ok()?;
+    (v == "0").then(|| {
+        crate::ui::tr(
+            "forwarding is off here (net.ipv4.ip_forward = 0): the kernel routes nothing between its interfaces (`dockernet doctor` gives the fix)",
+            "这里关闭了转发（net.ipv4.ip_forward = 0）：内核不在网卡之间转发任何数据包（`dockernet doctor` 会给出修复命令）",
+        )
+    })
 }

@@ -93,7 +93,14 @@ fn rule(r: &RuleHit) -> (String, String) {
             r.handle.unwrap_or(0)
         ),
     };
+    // A NAT target ends its chain with "accept": name the rewrite instead.
+    let nat = r.line.as_deref().and_then(|l| {
+        ["DNAT", "SNAT", "MASQUERADE", "REDIRECT"]
+            .into_iter()
+            .find(|t| l.contains(&format!("-j {t}")))
+    });
     let verdict = match (&r.kind, &r.verdict) {
+        _ if nat.is_some() => nat.unwrap_or_default().to_string(),
         (super::event::Kind::Return, _) => "RETURN".to_string(),
         (_, Some(v)) => v.word(),
         (_, None) => String::new(),
@@ -240,10 +247,13 @@ fn hop(out: &mut String, n: usize, h: &Hop, color: bool) {
         _ => format!(
             "{}{}",
             label("lost", "中断"),
-            tr(
-                "the trace stops here: the packet was not sent on (no route, or no ARP answer)",
-                "跟踪到这里中断：数据包没有再被发出去（没有路由，或 ARP 没有应答）"
-            )
+            match &h.why {
+                Some(why) => why.clone(),
+                None => tr(
+                    "the trace stops here: the packet was not sent on (no route, or no ARP answer)",
+                    "跟踪到这里中断：数据包没有再被发出去（没有路由，或 ARP 没有应答）",
+                ),
+            }
         ),
     };
     out.push_str(&format!("      {end}\n"));
@@ -265,22 +275,47 @@ fn entry(e: &Entry) -> String {
     )
 }
 
-/// Packets printed as text: the probe and its answer.
-const SHOWN: usize = 2;
-
 /// The whole report.
 pub fn text(r: &Report, color: bool) -> String {
     let mut out = String::new();
+    // The probe, and its answer: the first packet another namespace made (a second
+    // packet from the source is the client trying again, not an answer).
+    let probe = r.packets.first();
+    let answer = probe.and_then(|p| {
+        let from = p.first().map(|h| h.ns.as_str());
+        r.packets
+            .iter()
+            .skip(1)
+            .find(|k| k.first().map(|h| h.ns.as_str()) != from)
+    });
+    let dropped = probe
+        .into_iter()
+        .chain(answer)
+        .flatten()
+        .find(|h| h.end == "dropped");
+    let mut result = answer_words(&r.answer, color);
+    if let Some(h) = dropped {
+        let chain = h
+            .rules
+            .last()
+            .map(|x| format!("{} {}", x.table, x.chain))
+            .unwrap_or_default();
+        result.push_str(&tr(
+            format!("; dropped in {} by {chain}", h.place),
+            format!("；在{}被 {chain} 丢弃", h.place),
+        ));
+    }
     out.push_str(&format!(
-        "trace: {} → {} ({}): {}\n",
+        "{}{} → {} {}{}{result}\n",
+        tr("trace: ", "跟踪："),
         r.from.label,
         if r.to.label == r.to.addr.to_string() {
             r.to.label.clone()
         } else {
             format!("{} {}", r.to.label, r.to.addr)
         },
-        probe_words(r.probe, r.probe_port),
-        answer_words(&r.answer, color)
+        paren(&probe_words(r.probe, r.probe_port)),
+        tr(": ", "："),
     ));
     out.push_str(&tr(
         "(followed with nf_tables tracing: a table dockernet_trace in each namespace on the way, removed again)\n",
@@ -288,24 +323,27 @@ pub fn text(r: &Report, color: bool) -> String {
     ));
     if r.packets.is_empty() {
         out.push_str(&tr(
-            "\nno packet was seen: the source namespace had no route for it (`dockernet doctor` checks the routes)\n",
-            "\n没有看到任何数据包：源命名空间里没有去往目的地址的路由（`dockernet doctor` 会检查路由）\n",
+            "\nno packet was seen: it never left the source namespace\n",
+            "\n没有看到任何数据包：它根本没有离开源命名空间\n",
         ));
     }
     let mut n = 0;
-    for (i, pk) in r.packets.iter().take(SHOWN).enumerate() {
-        let title = if i == 0 {
-            tr("the probe", "探测包")
-        } else {
-            tr("the answer", "应答包")
-        };
+    let shown: Vec<(String, &Vec<super::Hop>)> = probe
+        .map(|p| (tr("the probe", "探测包"), p))
+        .into_iter()
+        .chain(answer.map(|a| (tr("the answer", "应答包"), a)))
+        .collect();
+    for (title, pk) in &shown {
         out.push_str(&format!("\n{title}\n"));
-        for h in pk {
+        for h in pk.iter() {
             n += 1;
             hop(&mut out, n, h, color);
         }
     }
-    let more = r.packets.len().saturating_sub(SHOWN);
+    if let Some(note) = &r.note {
+        out.push_str(&format!("\n{} {note}\n", tr("note:", "说明：")));
+    }
+    let more = r.packets.len().saturating_sub(shown.len());
     if more > 0 {
         out.push_str(&tr(
             format!("\n({} more packets of this exchange were traced, not shown: `--format json` has them all)\n", more),
