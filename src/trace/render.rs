@@ -306,7 +306,7 @@ pub fn text(r: &Report, color: bool) -> String {
         ));
     }
     out.push_str(&format!(
-        "{}{} → {} {}{}{result}\n",
+        "{}{} → {}{}{}{}{result}\n",
         tr("trace: ", "跟踪："),
         r.from.label,
         if r.to.label == r.to.addr.to_string() {
@@ -314,6 +314,7 @@ pub fn text(r: &Report, color: bool) -> String {
         } else {
             format!("{} {}", r.to.label, r.to.addr)
         },
+        tr(" ", ""),
         paren(&probe_words(r.probe, r.probe_port)),
         tr(": ", "："),
     ));
