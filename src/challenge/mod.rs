@@ -155,26 +155,7 @@ pub fn render_list(rows: &[Summary], lang: Lang) -> String {
             ]
         })
         .collect();
-    let mut widths = heads.map(ui::text_width);
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(ui::text_width(c));
-        }
-    }
-    let line = |row: &[String]| {
-        let mut s = String::new();
-        for (i, c) in row.iter().enumerate() {
-            s.push_str(c);
-            if i + 1 < row.len() {
-                s.push_str(&" ".repeat(widths[i] - ui::text_width(c) + 3));
-            }
-        }
-        s.trim_end().to_string() + "\n"
-    };
-    let mut out = line(&heads.map(String::from));
-    for row in &cells {
-        out.push_str(&line(row));
-    }
+    let mut out = ui::columns(heads, &cells);
     out.push('\n');
     out.push_str(&match lang {
         Lang::En => "Start one: `sudo dockernet challenge NAME` (in the current lab, `--lab L`); then `challenge check`, `challenge hint`.\n".to_string(),

@@ -267,6 +267,32 @@ pub fn text_width(s: &str) -> usize {
     s.chars().map(char_width).sum()
 }
 
+/// A header and rows as aligned columns three spaces apart, wide characters counted
+/// as two (`lesson list`, `challenge list`).
+pub fn columns<const N: usize>(heads: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = heads.map(text_width);
+    for row in rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(text_width(c));
+        }
+    }
+    let line = |row: &[String]| {
+        let mut s = String::new();
+        for (i, c) in row.iter().enumerate() {
+            s.push_str(c);
+            if i + 1 < row.len() {
+                s.push_str(&" ".repeat(widths[i] - text_width(c) + 3));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(&heads.map(String::from));
+    for row in rows {
+        out.push_str(&line(row));
+    }
+    out
+}
+
 /// Punctuation that must not start a line (Chinese typesetting).
 fn no_break_before(c: char) -> bool {
     "，。、；：！？）》」』】”’,.;:!?)".contains(c)

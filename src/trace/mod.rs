@@ -65,6 +65,21 @@ pub struct Lookup {
     pub vni: Option<u32>,
 }
 
+impl Lookup {
+    /// Nothing found yet on device `name` for `ip`.
+    fn of(name: &str, ip: Ipv4Addr, vni: Option<u32>) -> Lookup {
+        Lookup {
+            bridge: name.to_string(),
+            ip,
+            mac: None,
+            state: None,
+            port: None,
+            vtep: None,
+            vni,
+        }
+    }
+}
+
 /// One packet's way through one namespace, with names.
 #[derive(Debug, Clone, Serialize)]
 pub struct Hop {
@@ -480,15 +495,7 @@ async fn hop(topo: &Topology, names: &[String], p: path::Pass) -> Hop {
 }
 
 async fn bridge_lookup(ns: &str, bridge: u32, name: &str, ip: Ipv4Addr, topo: &Topology) -> Lookup {
-    let mut l = Lookup {
-        bridge: name.to_string(),
-        ip,
-        mac: None,
-        state: None,
-        port: None,
-        vtep: None,
-        vni: None,
-    };
+    let mut l = Lookup::of(name, ip, None);
     let Ok(nl) = Netlink::open(&crate::netns::path(ns)) else {
         return l;
     };
@@ -506,15 +513,7 @@ async fn bridge_lookup(ns: &str, bridge: u32, name: &str, ip: Ipv4Addr, topo: &T
 /// A VXLAN device's two tables: the neighbour entry of the inner destination (the
 /// overlay's proxy ARP) and the FDB entry naming the VTEP that MAC is behind.
 async fn vxlan_lookup(ns: &str, dev: u32, name: &str, ip: Ipv4Addr, vni: Option<u32>) -> Lookup {
-    let mut l = Lookup {
-        bridge: name.to_string(),
-        ip,
-        mac: None,
-        state: None,
-        port: None,
-        vtep: None,
-        vni,
-    };
+    let mut l = Lookup::of(name, ip, vni);
     let Ok(nl) = Netlink::open(&crate::netns::path(ns)) else {
         return l;
     };
