@@ -155,6 +155,9 @@ fn info_doc(lab: &Lab, d: &crate::lab::Daemon<'_>) -> Result<Value> {
         "Labels": [],
         "ExperimentalBuild": false,
         "ServerVersion": env!("CARGO_PKG_VERSION"),
+        // Not Docker's: which engine's rule layout this daemon writes (`lab up --engine`).
+        "RulesLayout": {"Engine": d.rec.engine.major(), "Releases": d.rec.engine.releases()},
+        "FirewallBackend": {"Driver": "iptables"},
         "Swarm": swarm,
         "LiveRestoreEnabled": false,
         "InitBinary": "docker-init",
@@ -233,6 +236,15 @@ fn pretty_info(doc: &Value) -> String {
     line(format!(
         " Swarm: {}",
         doc["Swarm"]["LocalNodeState"].as_str().unwrap_or("")
+    ));
+    line(format!(
+        " Firewall Backend: {}",
+        doc["FirewallBackend"]["Driver"].as_str().unwrap_or("")
+    ));
+    line(format!(
+        " Rules Layout: Docker {} ({})",
+        doc["RulesLayout"]["Engine"],
+        doc["RulesLayout"]["Releases"].as_str().unwrap_or("")
     ));
     line(format!(" Init Binary: {}", s("InitBinary")));
     line(" Security Options:".into());

@@ -13,7 +13,9 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
         LabCommand::Up {
             userland_proxy,
             icc,
+            engine,
         } => {
+            let engine = crate::firewall::Engine::parse(&engine)?;
             require_root()?;
             let mut ex = Executor::new(mode);
             let _lock = lab.lock_for(mode == Mode::DryRun)?;
@@ -21,6 +23,7 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
             let opts = LabUpOptions {
                 userland_proxy,
                 icc,
+                engine,
             };
             let mut st = crate::lab::ensure_up(lab, &mut ex, &opts).await;
             if let Ok(rec) = &st {
@@ -38,15 +41,17 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
             }
             ex.close().await;
             let st = st?;
-            if existed && (st.userland_proxy != userland_proxy || st.icc != icc) {
+            if existed
+                && (st.userland_proxy != userland_proxy || st.icc != icc || st.engine != engine)
+            {
                 return Err(Error::msg(tr(
                     format!(
-                        "lab {} already runs with --userland-proxy={} --icc={}; run `dockernet --lab {} lab down` first to change them",
-                        lab.name, st.userland_proxy, st.icc, lab.name
+                        "lab {} already runs with --userland-proxy={} --icc={} --engine {}; run `dockernet --lab {} lab down` first to change them",
+                        lab.name, st.userland_proxy, st.icc, st.engine, lab.name
                     ),
                     format!(
-                        "实验环境 {} 正以 --userland-proxy={} --icc={} 运行；要改这些设置，先运行 `dockernet --lab {} lab down`",
-                        lab.name, st.userland_proxy, st.icc, lab.name
+                        "实验环境 {} 正以 --userland-proxy={} --icc={} --engine {} 运行；要改这些设置，先运行 `dockernet --lab {} lab down`",
+                        lab.name, st.userland_proxy, st.icc, st.engine, lab.name
                     ),
                 )));
             }
@@ -55,16 +60,18 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
                     "{}",
                     tr(
                         format!(
-                            "lab {} is up: host {} (eth0 198.51.100.2, docker0 172.17.0.1), world {}",
+                            "lab {} is up: host {} (eth0 198.51.100.2, docker0 172.17.0.1), world {}; rules of {}",
                             lab.name,
                             lab.host_ns(),
-                            lab.world_ns()
+                            lab.world_ns(),
+                            st.engine.describe()
                         ),
                         format!(
-                            "实验环境 {} 已就绪：宿主机 {}（eth0 198.51.100.2，docker0 172.17.0.1），外部世界 {}",
+                            "实验环境 {} 已就绪：宿主机 {}（eth0 198.51.100.2，docker0 172.17.0.1），外部世界 {}；规则布局：{}",
                             lab.name,
                             lab.host_ns(),
-                            lab.world_ns()
+                            lab.world_ns(),
+                            st.engine.describe()
                         ),
                     )
                 );
@@ -128,6 +135,9 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
                 };
                 println!("{}{}", label("lab", "实验环境"), r.lab);
                 println!("{}{}", label("status", "状态"), status_word(&r.status));
+                if let Some(e) = r.engine {
+                    println!("{}{}", label("engine", "引擎"), e.describe());
+                }
                 println!("{}{}", label("namespaces", "命名空间"), list(&r.namespaces));
                 if r.hosts.len() > 1 {
                     let hosts: Vec<String> = r

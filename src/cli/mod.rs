@@ -175,6 +175,10 @@ pub enum LabCommand {
         /// (except over legacy links).
         #[arg(long, default_value = "true", action = clap::ArgAction::Set)]
         icc: bool,
+        /// Whose iptables layout the daemon writes: 27 (classic, as in the articles),
+        /// 28 (DOCKER-FORWARD, raw-table drops) or 29 (DOCKER-INTERNAL).
+        #[arg(long, default_value = "27", value_parser = ["27", "28", "29"])]
+        engine: String,
     },
     /// Remove everything of the lab: namespaces, links, rules, processes, files.
     Down,

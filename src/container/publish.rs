@@ -86,7 +86,8 @@ pub fn plan(d: &Daemon, rec: &ContainerRecord) -> Result<(Vec<PortBinding>, Vec<
     })?;
     let mut batch = crate::firewall::Batch::default();
     for b in &bindings {
-        batch.ops.extend(ports::port_rules(
+        batch.ops.extend(crate::firewall::port_rules(
+            d.rec.engine,
             b,
             ep.ip,
             &ep.bridge,

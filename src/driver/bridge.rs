@@ -5,7 +5,7 @@
 
 use super::{Context, Driver, EtcFiles, JoinRequest, Resolv, SandboxPlan, refuse};
 use crate::error::{Error, Result};
-use crate::firewall::{BridgeRules, classic_network_rules};
+use crate::firewall::{BridgeRules, endpoint_rules, network_rules};
 use crate::lab::{ContainerRecord, Endpoint, NetworkRecord};
 use crate::link::{docker_mac, format_mac, random_docker_mac};
 use crate::step::Step;
@@ -94,14 +94,17 @@ impl Driver for BridgeDriver {
             },
             Step::Firewall {
                 ns: host.clone(),
-                batch: classic_network_rules(&BridgeRules {
-                    bridge: bridge.clone(),
-                    subnet: pool.subnet.to_string(),
-                    icc: net.icc() && (!net.is_default_bridge() || ctx.rec.icc),
-                    masquerade: net.masquerade(),
-                    internal: net.internal,
-                    userland_proxy: ctx.rec.userland_proxy,
-                }),
+                batch: network_rules(
+                    ctx.rec.engine,
+                    &BridgeRules {
+                        bridge: bridge.clone(),
+                        subnet: pool.subnet.to_string(),
+                        icc: net.icc() && (!net.is_default_bridge() || ctx.rec.icc),
+                        masquerade: net.masquerade(),
+                        internal: net.internal,
+                        userland_proxy: ctx.rec.userland_proxy,
+                    },
+                ),
             },
         ];
         if !ctx.rec.userland_proxy {
@@ -178,6 +181,13 @@ impl Driver for BridgeDriver {
                 dev: ifname.clone(),
             },
         ];
+        let raw = endpoint_rules(ctx.rec.engine, ip, &bridge, net.internal);
+        if !raw.is_empty() {
+            steps.push(Step::Firewall {
+                ns: ctx.lab.host_ns(),
+                batch: raw,
+            });
+        }
         let default_route = j.default_route && !net.internal;
         if default_route {
             steps.push(Step::RouteDefault {

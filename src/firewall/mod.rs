@@ -3,9 +3,16 @@
 //! for 50 rules, against ~86 ms for 50 separate `iptables -A` calls), and that can also
 //! be shown as the equivalent `iptables` commands.
 
-mod docker;
+mod classic;
+mod engine;
+mod layout;
+mod modern;
+pub mod why;
 
-pub use docker::{BridgeRules, DaemonOptions, classic_daemon_rules, classic_network_rules};
+pub use engine::Engine;
+pub use layout::{
+    BridgeRules, DaemonOptions, daemon_rules, endpoint_rules, network_rules, port_rules,
+};
 
 use crate::error::{Context, Error, Result};
 use std::io::Write;

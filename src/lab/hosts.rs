@@ -146,6 +146,7 @@ pub async fn add(host: &Lab, exec: &mut Executor, first: &LabRecord) -> Result<L
     let opts = super::LabUpOptions {
         userland_proxy: first.userland_proxy,
         icc: first.icc,
+        engine: first.engine,
     };
     let rec = super::lifecycle::build(host, exec, &opts, info).await?;
     Ok(rec)
@@ -210,6 +211,7 @@ pub async fn ensure_up(host: &Lab, exec: &mut Executor, first: &LabRecord) -> Re
     let opts = super::LabUpOptions {
         userland_proxy: first.userland_proxy,
         icc: first.icc,
+        engine: first.engine,
     };
     super::lifecycle::build(host, exec, &opts, rec.host).await
 }

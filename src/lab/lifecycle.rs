@@ -17,6 +17,8 @@ pub struct LabUpOptions {
     pub userland_proxy: bool,
     /// Docker's `--icc` (default true): containers on docker0 may talk to each other.
     pub icc: bool,
+    /// Whose rule layout the daemon writes (default 27, the articles').
+    pub engine: crate::firewall::Engine,
 }
 
 impl Default for LabUpOptions {
@@ -24,6 +26,7 @@ impl Default for LabUpOptions {
         LabUpOptions {
             userland_proxy: true,
             icc: true,
+            engine: crate::firewall::Engine::V27,
         }
     }
 }
@@ -124,6 +127,7 @@ pub(super) async fn build(
         created,
         userland_proxy: opts.userland_proxy,
         icc: opts.icc,
+        engine: opts.engine,
         steps,
         processes: Vec::new(),
         ports: Vec::new(),

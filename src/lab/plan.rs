@@ -6,7 +6,7 @@ use super::lifecycle::LabUpOptions;
 use super::{Lab, LabHost, LabStatus, NetworkRecord, addr};
 use crate::dns::world as world_dns;
 use crate::error::{Error, Result};
-use crate::firewall::{DaemonOptions, classic_daemon_rules};
+use crate::firewall::{DaemonOptions, daemon_rules};
 use crate::link::format_mac;
 use crate::step::Step;
 use crate::util::random_hex;
@@ -168,10 +168,13 @@ pub fn host_steps(lab: &Lab, host: &LabHost, opts: &LabUpOptions) -> Vec<Step> {
         },
         Step::Firewall {
             ns,
-            batch: classic_daemon_rules(&DaemonOptions {
-                userland_proxy: opts.userland_proxy,
-                set_forward_drop: true,
-            }),
+            batch: daemon_rules(
+                opts.engine,
+                &DaemonOptions {
+                    userland_proxy: opts.userland_proxy,
+                    set_forward_drop: true,
+                },
+            ),
         },
     ]
 }

@@ -57,6 +57,10 @@ pub struct LabRecord {
     pub userland_proxy: bool,
     /// `--icc` of the lab's Docker daemon (the default bridge's inter-container traffic).
     pub icc: bool,
+    /// Which Docker Engine's rule layout the host's daemon writes (labs made before
+    /// engines existed are 27's).
+    #[serde(default)]
+    pub engine: crate::firewall::Engine,
     /// Steps that built the host and the daemon's own chains, and on the first host the
     /// world before them (undone last).
     pub steps: Vec<Step>,

@@ -11,6 +11,8 @@ pub struct LabReport {
     pub lab: String,
     /// `up`, `creating`, `absent`, or `broken`.
     pub status: String,
+    /// Whose rule layout the lab's daemon writes (27, 28, 29), when it has a record.
+    pub engine: Option<crate::firewall::Engine>,
     /// Namespaces of the lab that exist.
     pub namespaces: Vec<String>,
     /// Containers: name, state.
@@ -62,6 +64,7 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
             return Ok(LabReport {
                 lab: lab.name.clone(),
                 status: "broken".into(),
+                engine: None,
                 namespaces: netns::list_with_prefix(&lab.netns_prefix()),
                 containers: Vec::new(),
                 networks: Vec::new(),
@@ -233,6 +236,7 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
     Ok(LabReport {
         lab: lab.name.clone(),
         status,
+        engine: st.as_ref().map(|s| s.engine),
         namespaces,
         containers,
         networks,

@@ -1,6 +1,6 @@
-//! Port publishing: which host ports a container gets (`-p`, `-P`), the iptables rules
-//! Docker installs for each (classic layout), and the userland proxy process that
-//! serves each binding (docker-proxy's role).
+//! Port publishing: which host ports a container gets (`-p`, `-P`) and the userland
+//! proxy process that serves each binding (docker-proxy's role). The rules Docker
+//! installs for each binding are in `firewall::port_rules`, per engine.
 
 pub mod spec;
 
@@ -8,8 +8,6 @@ pub use crate::docker::PortBinding;
 pub use spec::{Publish, parse_expose, parse_publish};
 
 use crate::error::{Context, Error, Result};
-use crate::firewall::{Op, Rule};
-use crate::ui::tr;
 use crate::util::ProcRef;
 use std::io::Read;
 use std::net::Ipv4Addr;
@@ -76,63 +74,6 @@ pub fn allocate(
         });
     }
     Ok(out)
-}
-
-/// The classic per-port rules (reference §1.2), each with a sentence for the learner.
-pub fn port_rules(
-    b: &PortBinding,
-    container: Ipv4Addr,
-    bridge: &str,
-    userland_proxy: bool,
-) -> Vec<Op> {
-    let (proto, cport, hport) = (&b.proto, b.container_port, b.host_port);
-    let dst = if b.host_ip == "0.0.0.0" {
-        String::new()
-    } else {
-        format!("-d {}/32 ", b.host_ip)
-    };
-    // With the proxy, packets from the bridge itself are left to it (hairpin); without
-    // it, DNAT applies to them too and hairpin NAT rewrites their source.
-    let not_from_bridge = if userland_proxy {
-        format!("! -i {bridge} ")
-    } else {
-        String::new()
-    };
-    vec![
-        Op::Append(Rule::new(
-            "filter",
-            "DOCKER",
-            &format!(
-                "-d {container}/32 ! -i {bridge} -o {bridge} -p {proto} -m {proto} --dport {cport} -j ACCEPT"
-            ),
-            &tr(
-                format!("let forwarded packets through to {container}:{cport}"),
-                format!("放行转发到 {container}:{cport} 的数据包"),
-            ),
-        )),
-        Op::Append(Rule::new(
-            "nat",
-            "POSTROUTING",
-            &format!(
-                "-s {container}/32 -d {container}/32 -p {proto} -m {proto} --dport {cport} -j MASQUERADE"
-            ),
-            &tr(
-                "masquerade a container that reaches its own published port",
-                "容器访问自己映射出去的端口时，对它做 MASQUERADE",
-            ),
-        )),
-        Op::Append(Rule::new(
-            "nat",
-            "DOCKER",
-            &format!(
-                "{dst}{not_from_bridge}-p {proto} -m {proto} --dport {hport} -j DNAT --to-destination {container}:{cport}"
-            ),
-            &tr(
-                format!("port forwarding: the host's port {hport} goes to {container}:{cport}"),
-                format!("端口映射：宿主机的 {hport} 端口转到 {container}:{cport}"),
-            ),
-        )),
-    ]
 }
 
 /// docker-proxy's command line for a binding.
@@ -365,36 +306,5 @@ mod tests {
         assert!(allocate(&publish("127.0.0.1:8080:80"), &a, (32768, 60999)).is_err());
         let c = allocate(&publish("127.0.0.1:9090:80"), &[], (32768, 60999)).unwrap();
         assert!(allocate(&publish("198.51.100.2:9090:80"), &c, (32768, 60999)).is_ok());
-    }
-
-    #[test]
-    fn rules_match_the_classic_layout() {
-        let b = PortBinding {
-            host_ip: "0.0.0.0".into(),
-            host_port: 8080,
-            container_port: 80,
-            proto: "tcp".into(),
-        };
-        let cmds: Vec<String> = port_rules(&b, Ipv4Addr::new(172, 17, 0, 2), "docker0", true)
-            .iter()
-            .map(|o| o.command())
-            .collect();
-        assert_eq!(
-            cmds,
-            [
-                "iptables -A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT",
-                "iptables -t nat -A POSTROUTING -s 172.17.0.2/32 -d 172.17.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE",
-                "iptables -t nat -A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80",
-            ]
-        );
-        let b = PortBinding {
-            host_ip: "127.0.0.1".into(),
-            ..b
-        };
-        let dnat = port_rules(&b, Ipv4Addr::new(172, 17, 0, 2), "docker0", false)[2].command();
-        assert_eq!(
-            dnat,
-            "iptables -t nat -A DOCKER -d 127.0.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80"
-        );
     }
 }

@@ -98,6 +98,10 @@ pub(super) const ARGS: &[ArgTexts] = &[
                 "icc",
                 "Docker 的 --icc：设为 false 时，\ndocker0 上的容器不能互相通信（旧式 link 除外）",
             ),
+            (
+                "engine",
+                "按哪个版本的 Docker 写 iptables 规则：27（经典布局，\n和文章一致）、28（DOCKER-FORWARD 链、raw 表丢弃）\n或 29（DOCKER-INTERNAL 链）",
+            ),
         ],
     },
     ArgTexts {

@@ -1,34 +1,8 @@
 //! The rules Docker's bridge driver installs, in the classic (18.06–27.x) layout that
 //! the articles show. Each rule carries a sentence saying why it is there.
 
-use super::{Batch, Op, Rule};
-use crate::ui::tr;
-
-/// Settings of the Docker daemon that change its own rules.
-#[derive(Debug, Clone)]
-pub struct DaemonOptions {
-    /// `--userland-proxy` (default true). When false, Docker uses hairpin NAT instead.
-    pub userland_proxy: bool,
-    /// Whether Docker enabled ip_forward itself, in which case it sets FORWARD to DROP.
-    pub set_forward_drop: bool,
-}
-
-/// What one bridge network's rules depend on.
-#[derive(Debug, Clone)]
-pub struct BridgeRules {
-    /// Bridge name (`docker0`, `br-3f1c0a9e2b7d`).
-    pub bridge: String,
-    /// Subnet (`172.17.0.0/16`).
-    pub subnet: String,
-    /// Containers on the bridge may talk to each other (`enable_icc`).
-    pub icc: bool,
-    /// Outbound NAT (`enable_ip_masquerade`).
-    pub masquerade: bool,
-    /// `--internal`: no way in or out of the network.
-    pub internal: bool,
-    /// The daemon's `--userland-proxy`.
-    pub userland_proxy: bool,
-}
+use super::layout::{BridgeRules, DaemonOptions};
+use super::{Batch, Op, Rule, why};
 
 /// Where a network's FORWARD rules go: right below the daemon's two jumps
 /// (`-j DOCKER-USER`, `-j DOCKER-ISOLATION-STAGE-1`). Docker inserts them at the top and
@@ -37,14 +11,13 @@ const BELOW_JUMPS: u32 = 3;
 
 /// The daemon's own chains and jumps, created once when it starts (reference §1.2), in
 /// the order `iptables -S` lists them. Networks add their rules into these chains.
-pub fn classic_daemon_rules(o: &DaemonOptions) -> Batch {
+pub(super) fn classic_daemon_rules(o: &DaemonOptions) -> Batch {
     let mut ops = Vec::new();
     let chain = |table: &str, chain: &str| Op::NewChain {
         table: table.into(),
         chain: chain.into(),
     };
     let f = |c: &str, args: &str, why: &str| Op::Append(Rule::new("filter", c, args, why));
-    let n = |c: &str, args: &str, why: &str| Op::Append(Rule::new("nat", c, args, why));
 
     if o.set_forward_drop {
         ops.push(Op::Policy {
@@ -61,61 +34,46 @@ pub fn classic_daemon_rules(o: &DaemonOptions) -> Batch {
     ] {
         ops.push(chain("filter", c));
     }
-    ops.push(f(
-        "FORWARD",
-        "-j DOCKER-USER",
-        &tr(
-            "the administrator's own rules are consulted first",
-            "先经过管理员自己的规则",
-        ),
-    ));
+    ops.push(f("FORWARD", "-j DOCKER-USER", &why::user_first()));
     ops.push(f(
         "FORWARD",
         "-j DOCKER-ISOLATION-STAGE-1",
-        &tr(
-            "keep traffic between different Docker networks apart",
-            "隔离不同 Docker 网络之间的流量",
-        ),
+        &why::isolation_jump(),
     ));
     ops.push(f("DOCKER-ISOLATION-STAGE-1", "-j RETURN", ""));
     ops.push(f("DOCKER-ISOLATION-STAGE-2", "-j RETURN", ""));
     ops.push(f("DOCKER-USER", "-j RETURN", ""));
 
-    ops.push(chain("nat", "DOCKER"));
-    ops.push(n(
-        "PREROUTING",
-        "-m addrtype --dst-type LOCAL -j DOCKER",
-        &tr(
-            "packets arriving for one of the host's own addresses may hit a published port",
-            "发往宿主机自身地址的数据包，可能命中端口映射",
-        ),
-    ));
-    if o.userland_proxy {
-        ops.push(n(
-            "OUTPUT",
-            "! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER",
-            &tr(
-            "the host's own connections to its addresses too (not 127.0.0.1: docker-proxy serves that)",
-            "宿主机自己发往本机地址的连接也一样（127.0.0.1 除外，由 docker-proxy 负责）",
-        ),
-        ));
-    } else {
-        ops.push(n(
-            "OUTPUT",
-            "-m addrtype --dst-type LOCAL -j DOCKER",
-            &tr(
-                "the host's own connections, 127.0.0.1 included (no userland proxy)",
-                "宿主机自己发往本机地址的连接也一样，包括 127.0.0.1（没有 userland proxy）",
-            ),
-        ));
-    }
+    ops.extend(nat_daemon_rules(o.userland_proxy));
     Batch { ops }
+}
+
+/// The daemon's nat chain and its two jumps, the same in every engine's layout.
+pub(super) fn nat_daemon_rules(userland_proxy: bool) -> Vec<Op> {
+    let n = |c: &str, args: &str, why: &str| Op::Append(Rule::new("nat", c, args, why));
+    let output = if userland_proxy {
+        "! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER"
+    } else {
+        "-m addrtype --dst-type LOCAL -j DOCKER"
+    };
+    vec![
+        Op::NewChain {
+            table: "nat".into(),
+            chain: "DOCKER".into(),
+        },
+        n(
+            "PREROUTING",
+            "-m addrtype --dst-type LOCAL -j DOCKER",
+            &why::prerouting_jump(),
+        ),
+        n("OUTPUT", output, &why::output_jump(userland_proxy)),
+    ]
 }
 
 /// The rules of one bridge network (docker0 or a user-defined bridge), inserted the way
 /// classic Docker inserts them (reference §1.2), so that a newer network's rules sit
 /// above an older one's and every isolation rule comes before the chains' `-j RETURN`.
-pub fn classic_network_rules(o: &BridgeRules) -> Batch {
+pub(super) fn classic_network_rules(o: &BridgeRules) -> Batch {
     let br = &o.bridge;
     let sub = &o.subnet;
     let mut ops = Vec::new();
@@ -131,19 +89,13 @@ pub fn classic_network_rules(o: &BridgeRules) -> Batch {
             "filter",
             "DOCKER-ISOLATION-STAGE-1",
             format!("! -d {sub} -i {br} -j DROP"),
-            &tr(
-                "an internal network: nothing may leave it for another network",
-                "内部网络：流量不能离开它去往别的网络",
-            ),
+            &why::internal_out(),
         ));
         ops.push(top(
             "filter",
             "DOCKER-ISOLATION-STAGE-1",
             format!("! -s {sub} -o {br} -j DROP"),
-            &tr(
-                "an internal network: nothing from outside may enter it",
-                "内部网络：外面的流量不能进来",
-            ),
+            &why::internal_in(),
         ));
     } else {
         if o.masquerade {
@@ -151,20 +103,14 @@ pub fn classic_network_rules(o: &BridgeRules) -> Batch {
                 "nat",
                 "POSTROUTING",
                 format!("-s {sub} ! -o {br} -j MASQUERADE"),
-                &tr(
-                    "containers reach the outside world with the host's address (outbound NAT)",
-                    "容器用宿主机的地址访问外部（出站地址转换）",
-                ),
+                &why::masquerade(),
             ));
             if o.userland_proxy {
                 ops.push(top(
                     "nat",
                     "DOCKER",
                     format!("-i {br} -j RETURN"),
-                    &tr(
-            "no DNAT for packets coming from the bridge itself (docker-proxy handles hairpin)",
-            "从网桥本身进来的数据包不做 DNAT（hairpin 流量交给 docker-proxy）",
-        ),
+                    &why::nat_return(),
                 ));
             }
         }
@@ -173,61 +119,34 @@ pub fn classic_network_rules(o: &BridgeRules) -> Batch {
                 "nat",
                 "POSTROUTING",
                 format!("-o {br} -m addrtype --src-type LOCAL -j MASQUERADE"),
-                &tr(
-                    "hairpin NAT: rewrite a 127.0.0.1 source to the bridge address",
-                    "hairpin NAT：把源地址 127.0.0.1 改写成网桥的地址",
-                ),
+                &why::hairpin_masquerade(),
             ));
         }
     }
     if o.icc {
-        ops.push(forward(
-            format!("-i {br} -o {br} -j ACCEPT"),
-            &tr(
-                "containers on the same bridge may talk to each other (icc)",
-                "同一网桥上的容器可以互相通信（icc）",
-            ),
-        ));
+        ops.push(forward(format!("-i {br} -o {br} -j ACCEPT"), &why::icc()));
     }
     if !o.internal {
         ops.push(forward(
             format!("-i {br} ! -o {br} -j ACCEPT"),
-            &tr(
-                "containers may go out to other networks",
-                "容器可以访问别的网络",
-            ),
+            &why::outbound(),
         ));
-        ops.push(forward(
-            format!("-o {br} -j DOCKER"),
-            &tr(
-                "new connections into containers must match a published port",
-                "进入容器的新连接必须匹配某个端口映射",
-            ),
-        ));
+        ops.push(forward(format!("-o {br} -j DOCKER"), &why::to_docker()));
         ops.push(forward(
             format!("-o {br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"),
-            &tr(
-                "let replies to connections the containers opened come back in",
-                "容器发起的连接，回包可以进来",
-            ),
+            &why::conntrack(),
         ));
         ops.push(top(
             "filter",
             "DOCKER-ISOLATION-STAGE-1",
             format!("-i {br} ! -o {br} -j DOCKER-ISOLATION-STAGE-2"),
-            &tr(
-                "traffic leaving this bridge for another one goes to stage 2",
-                "从本网桥去往别的网桥的流量，交给 STAGE-2 处理",
-            ),
+            &why::stage1(),
         ));
         ops.push(top(
             "filter",
             "DOCKER-ISOLATION-STAGE-2",
             format!("-o {br} -j DROP"),
-            &tr(
-                "...and is dropped if it enters this bridge from another Docker network",
-                "……来自别的 Docker 网络、要进入本网桥的流量被丢弃",
-            ),
+            &why::stage2(),
         ));
     }
     if !o.icc {
@@ -235,10 +154,7 @@ pub fn classic_network_rules(o: &BridgeRules) -> Batch {
             "filter",
             "FORWARD",
             &format!("-i {br} -o {br} -j DROP"),
-            &tr(
-                "icc=false: containers on this bridge may not talk to each other",
-                "icc=false：本网桥上的容器不能互相通信",
-            ),
+            &why::icc_off(),
         )));
     }
     Batch { ops }
@@ -246,41 +162,8 @@ pub fn classic_network_rules(o: &BridgeRules) -> Batch {
 
 #[cfg(test)]
 mod tests {
+    use super::super::layout::replay;
     use super::*;
-
-    /// Replays a batch on a list of `-A` lines the way iptables would (for order tests).
-    fn replay(batches: &[Batch]) -> Vec<String> {
-        let mut rules: Vec<(String, String, String)> = Vec::new();
-        for b in batches {
-            for op in &b.ops {
-                match op {
-                    Op::Append(r) => rules.push((r.table.clone(), r.chain.clone(), r.args.clone())),
-                    Op::Insert(r) | Op::InsertAt { rule: r, .. } => {
-                        let pos = match op {
-                            Op::InsertAt { pos, .. } => *pos as usize,
-                            _ => 1,
-                        };
-                        let same: Vec<usize> = rules
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, x)| x.0 == r.table && x.1 == r.chain)
-                            .map(|(i, _)| i)
-                            .collect();
-                        let at = same
-                            .get(pos - 1)
-                            .copied()
-                            .unwrap_or_else(|| same.last().map(|l| l + 1).unwrap_or(rules.len()));
-                        rules.insert(at, (r.table.clone(), r.chain.clone(), r.args.clone()));
-                    }
-                    _ => {}
-                }
-            }
-        }
-        rules
-            .into_iter()
-            .map(|(t, c, a)| format!("{t} -A {c} {a}"))
-            .collect()
-    }
 
     fn daemon() -> Batch {
         classic_daemon_rules(&DaemonOptions {
