@@ -5,6 +5,7 @@
 
 mod challenge;
 pub mod cli;
+mod compare;
 mod container;
 mod dns;
 mod docker;

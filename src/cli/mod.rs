@@ -3,6 +3,7 @@
 
 mod attach;
 mod challenge;
+mod compare;
 mod complete;
 mod containers;
 mod dns;
@@ -136,6 +137,8 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Send one probe and show the way it took: hops, rules matched, NAT, drops.
     Trace(trace::TraceArgs),
+    /// Build one scenario under two Docker engines' rule layouts and compare the rules.
+    Compare(compare::CompareArgs),
     /// Manage networks (docker network).
     #[command(subcommand)]
     Network(network::NetworkCommand),
@@ -252,6 +255,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32> {
         Command::Dns(a) => dns::dns(&lab, mode, a).await,
         Command::Doctor(a) => doctor::doctor(&lab, mode, a).await,
         Command::Trace(a) => trace::trace(&lab, mode, a).await,
+        Command::Compare(a) => compare::compare(&lab, mode, a).await,
         Command::Network(c) => network::network(&lab, mode, c).await,
         Command::Show(c) => show::show(&lab, mode, c, cli.host_given).await,
         Command::Lesson(a) => lesson::lesson(&lab, mode, cli.lang, a).await,

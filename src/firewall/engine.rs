@@ -74,6 +74,42 @@ impl Engine {
         }
     }
 
+    /// What this release line changed in the rules, against the one before it (empty
+    /// for 27, the first one modelled). Each item is one sentence for the learner.
+    pub fn changes(self) -> Vec<String> {
+        match self {
+            Engine::V27 => Vec::new(),
+            Engine::V28 => vec![
+                tr(
+                    "28 moved Docker's filter rules out of FORWARD: FORWARD only jumps to DOCKER-USER and DOCKER-FORWARD, which asks DOCKER-CT (replies), the isolation chains, then DOCKER-BRIDGE (new connections into a bridge go to DOCKER)",
+                    "28 把 Docker 的 filter 规则搬出了 FORWARD：FORWARD 只跳到 DOCKER-USER 和 DOCKER-FORWARD，后者依次问 DOCKER-CT（回包）、隔离链、DOCKER-BRIDGE（进入网桥的新连接交给 DOCKER）",
+                ),
+                tr(
+                    "the DOCKER chain ends each bridge with `! -i br -o br -j DROP`: a port not published stays closed even if FORWARD's policy is ACCEPT",
+                    "DOCKER 链给每个网桥末尾加了一条 `! -i br -o br -j DROP`：就算 FORWARD 的默认策略是 ACCEPT，没映射的端口也进不去",
+                ),
+                tr(
+                    "raw PREROUTING drops packets routed straight to a container's address from outside its bridge, and to ports published on 127.0.0.1 from outside lo",
+                    "raw 表的 PREROUTING 丢弃从网桥外直接路由到容器地址的包，以及从 lo 以外访问只映射在 127.0.0.1 上的端口的包",
+                ),
+                tr(
+                    "with the userland proxy on, a published port no longer gets its own `-s C -d C` MASQUERADE, and DOCKER-USER no longer ends in `-j RETURN` (28.2.2)",
+                    "开着 userland proxy 时，端口映射不再带那条 `-s C -d C` 的 MASQUERADE；DOCKER-USER 末尾也不再有 `-j RETURN`（28.2.2）",
+                ),
+            ],
+            Engine::V29 => vec![
+                tr(
+                    "29 removed DOCKER-ISOLATION-STAGE-1/2: networks are kept apart by the DOCKER chain's per-bridge DROP and the raw-table drops",
+                    "29 去掉了 DOCKER-ISOLATION-STAGE-1/2：网络之间的隔离改由 DOCKER 链里每个网桥的 DROP 和 raw 表的丢弃规则完成",
+                ),
+                tr(
+                    "--internal networks have their walls in DOCKER-INTERNAL, and nat DOCKER has no `-i br -j RETURN` (the DNAT rules' `! -i br` does that)",
+                    "--internal 内部网络的隔离墙放在 DOCKER-INTERNAL 链；nat 表的 DOCKER 链不再有 `-i br -j RETURN`（DNAT 规则里的 `! -i br` 已经管了）",
+                ),
+            ],
+        }
+    }
+
     /// True for the layouts that moved Docker's rules out of FORWARD (28 and later).
     pub fn has_docker_forward(self) -> bool {
         self >= Engine::V28

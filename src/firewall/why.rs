@@ -227,3 +227,46 @@ pub fn dnat(host_port: u16, container: &str, port: u16) -> String {
         format!("端口映射：宿主机的 {host_port} 端口转到 {container}:{port}"),
     )
 }
+
+/// What one of Docker's chains is for (`-N CHAIN` lines).
+pub fn chain(table: &str, chain: &str) -> String {
+    match (table, chain) {
+        ("nat", "DOCKER") => tr(
+            "Docker's nat chain: the DNAT of published ports",
+            "Docker 的 nat 链：端口映射的 DNAT 规则",
+        ),
+        (_, "DOCKER") => tr(
+            "Docker's filter chain: what may enter a bridge (published ports)",
+            "Docker 的 filter 链：哪些流量可以进入网桥（端口映射）",
+        ),
+        (_, "DOCKER-USER") => tr(
+            "for the administrator's own rules; Docker leaves it empty",
+            "留给管理员写自己的规则，Docker 不往里放东西",
+        ),
+        (_, "DOCKER-ISOLATION-STAGE-1") => tr(
+            "isolation, stage 1: traffic leaving a bridge for another one",
+            "隔离第一级：离开一个网桥去往另一个网桥的流量",
+        ),
+        (_, "DOCKER-ISOLATION-STAGE-2") => tr(
+            "isolation, stage 2: dropped if it enters another Docker bridge",
+            "隔离第二级：要进入另一个 Docker 网桥的就丢弃",
+        ),
+        (_, "DOCKER-FORWARD") => tr(
+            "since 28: all of Docker's forwarding rules, in place of FORWARD",
+            "从 28 起：Docker 的全部转发规则都在这里，不再写进 FORWARD",
+        ),
+        (_, "DOCKER-BRIDGE") => tr(
+            "since 28: sends new connections into each bridge to DOCKER",
+            "从 28 起：把进入各个网桥的新连接交给 DOCKER 链",
+        ),
+        (_, "DOCKER-CT") => tr(
+            "since 28: lets replies (conntrack) into each bridge",
+            "从 28 起：放行回到各个网桥的回包（conntrack）",
+        ),
+        (_, "DOCKER-INTERNAL") => tr(
+            "since 29: the walls of --internal networks",
+            "从 29 起：--internal 内部网络的隔离墙",
+        ),
+        _ => String::new(),
+    }
+}

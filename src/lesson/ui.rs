@@ -247,15 +247,15 @@ impl Paint {
 
 /// Columns of the terminal on stdout (80 when unknown), at most 100.
 pub fn width() -> usize {
+    terminal_columns().unwrap_or(80).clamp(40, 100)
+}
+
+/// Columns of the terminal on stdout, if it is one.
+pub fn terminal_columns() -> Option<usize> {
     // SAFETY: TIOCGWINSZ fills a winsize struct; fd 1 may not be a terminal (then it fails).
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
     let ok = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) } == 0;
-    let cols = if ok && ws.ws_col > 0 {
-        ws.ws_col as usize
-    } else {
-        80
-    };
-    cols.clamp(40, 100)
+    (ok && ws.ws_col > 0).then_some(ws.ws_col as usize)
 }
 
 fn char_width(c: char) -> usize {

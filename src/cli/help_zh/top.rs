@@ -48,6 +48,10 @@ pub(super) const ABOUTS: &[(&str, &str)] = &[
         "trace",
         "发出一个探测包，逐跳显示它走过的路：网卡、匹配的规则、地址改写、在哪里被丢弃",
     ),
+    (
+        "compare",
+        "把同一个场景分别按两个版本的 Docker 搭建出来，对比双方的规则",
+    ),
     ("show", "像 ip、brctl、iptables 那样显示内核的实时状态"),
     (
         "show links",
@@ -159,6 +163,21 @@ pub(super) const ARGS: &[ArgTexts] = &[
             ("tcp", "用一次 TCP 连接尝试探测端口 PORT"),
             ("udp", "向端口 PORT 发一个 UDP 数据报来探测"),
             ("icmp", "用 ICMP echo 请求（ping）探测（默认）"),
+            ("format", "输出格式"),
+        ],
+    },
+    ArgTexts {
+        paths: &["compare"],
+        args: &[
+            (
+                "scenario",
+                "搭建什么：default、usernet、portmap、noproxy、noicc\n或 internal（Docker 文档里的几个场景）；不写则照搬\n当前实验环境的网络、容器和端口映射",
+            ),
+            ("engines", "要对比的两个引擎版本，先左后右（27、28、29）"),
+            (
+                "side_by_side",
+                "左右两栏并排显示（左边是第一个引擎），不用差异格式",
+            ),
             ("format", "输出格式"),
         ],
     },
