@@ -357,3 +357,43 @@ fn the_engine_is_shown_and_kept() {
     let o = lab.fails(&["lab", "up", "--engine", "26"]);
     assert!(stderr(&o).contains("26"), "{}", stderr(&o));
 }
+
+/// `doctor` knows each engine's chains: under 29 a missing DOCKER-CT rule is found, the
+/// fix it prints appends it to DOCKER-CT again, and replies flow once more; a healthy
+/// 28 or 29 lab has no finding at all.
+#[test]
+fn doctor_reads_the_engines_chains() {
+    let lab = Lab::new("eng_doctor");
+    lab.ok(&["lab", "up", "--engine", "29"]);
+    lab.run_d("web", &["-p", "8080:80", "httpd"]);
+    fetch_from(&lab.world(), "http://198.51.100.2:8080/");
+    let findings = |lab: &Lab| {
+        let doc: serde_json::Value =
+            serde_json::from_str(&stdout(&lab.dn(&["doctor", "--format", "json"]))).unwrap();
+        doc.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|f| f["id"].as_str().unwrap_or("").to_string())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    assert!(
+        findings(&lab).is_empty(),
+        "a healthy 29 lab: {:?}",
+        findings(&lab)
+    );
+    let rule = "-o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT";
+    let mut del = vec!["host", "--", "iptables", "-D", "DOCKER-CT"];
+    del.extend(rule.split(' '));
+    lab.ok(&del);
+    assert_eq!(findings(&lab), ["forward-accept-missing"]);
+    let text = stdout(&lab.dn(&["doctor"]));
+    let fix = format!("iptables -A DOCKER-CT {rule}");
+    assert!(text.contains(&fix), "{text}");
+    let mut add = vec!["host", "--", "iptables", "-A", "DOCKER-CT"];
+    add.extend(rule.split(' '));
+    lab.ok(&add);
+    assert!(findings(&lab).is_empty());
+    fetch_from(&lab.world(), "http://198.51.100.2:8080/");
+}

@@ -44,35 +44,21 @@ pub fn forward_rules(s: &Scope<'_>, t: &Tables, out: &mut Vec<Finding>) {
     if t.policy("filter", "FORWARD") != Some("DROP") {
         return;
     }
+    let engine = s.rec.engine;
     for (n, br) in bridges(s).filter(|(n, _)| !n.internal) {
-        let wanted = [
-            (
-                format!("-o {br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"),
-                tr(
-                    "replies to connections the containers opened are dropped on their way back",
-                    "容器发起的连接，回包在回来的路上被丢弃",
-                ),
-            ),
-            (
-                format!("-i {br} ! -o {br} -j ACCEPT"),
-                tr(
-                    "packets the containers send out to other networks are dropped",
-                    "容器发往其他网络的数据包被丢弃",
-                ),
-            ),
-        ];
+        let wanted = wanted_forward(engine, br, n.icc());
         let missing: Vec<_> = wanted
             .iter()
-            .filter(|(args, _)| !t.has("filter", "FORWARD", args))
+            .filter(|(chain, args, _)| !t.has("filter", chain, args))
             .collect();
         if missing.is_empty() {
             continue;
         }
         let rules: Vec<String> = missing
             .iter()
-            .map(|(a, _)| format!("-A FORWARD {a}"))
+            .map(|(c, a, _)| format!("-A {c} {a}"))
             .collect();
-        let why: Vec<&str> = missing.iter().map(|(_, w)| w.as_str()).collect();
+        let why: Vec<&str> = missing.iter().map(|(_, _, w)| w.as_str()).collect();
         out.push(Finding {
             id: "forward-accept-missing",
             severity: "error",
@@ -98,15 +84,55 @@ pub fn forward_rules(s: &Scope<'_>, t: &Tables, out: &mut Vec<Finding>) {
                     why.join("；")
                 ),
             ),
-            // Position 3: below the DOCKER-USER and DOCKER-ISOLATION-STAGE-1 jumps, as
-            // Docker inserts them.
+            // 27: position 3, below the DOCKER-USER and DOCKER-ISOLATION-STAGE-1 jumps,
+            // as Docker inserts them; 28+ appends to its own chains.
             fix: missing
                 .iter()
-                .map(|(a, _)| s.host_cmd(&format!("iptables -I FORWARD 3 {a}")))
+                .map(|(c, a, _)| {
+                    s.host_cmd(&if engine.has_docker_forward() {
+                        format!("iptables -A {c} {a}")
+                    } else {
+                        format!("iptables -I FORWARD 3 {a}")
+                    })
+                })
                 .collect::<Vec<_>>()
                 .join("\n"),
         });
     }
+}
+
+/// The rules without which a bridge's traffic falls to a DROP policy: the conntrack
+/// ACCEPT for replies and the ACCEPT of what its containers send out, as (chain, args,
+/// what breaks) in the engine's layout.
+fn wanted_forward(
+    engine: crate::firewall::Engine,
+    br: &str,
+    icc: bool,
+) -> Vec<(&'static str, String, String)> {
+    let replies = tr(
+        "replies to connections the containers opened are dropped on their way back",
+        "容器发起的连接，回包在回来的路上被丢弃",
+    );
+    let out = tr(
+        "packets the containers send out to other networks are dropped",
+        "容器发往其他网络的数据包被丢弃",
+    );
+    let ct = format!("-o {br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+    if !engine.has_docker_forward() {
+        return vec![
+            ("FORWARD", ct, replies),
+            ("FORWARD", format!("-i {br} ! -o {br} -j ACCEPT"), out),
+        ];
+    }
+    let outgoing = if icc {
+        format!("-i {br} -j ACCEPT")
+    } else {
+        format!("-i {br} ! -o {br} -j ACCEPT")
+    };
+    vec![
+        ("DOCKER-CT", ct, replies),
+        ("DOCKER-FORWARD", outgoing, out),
+    ]
 }
 
 /// A bridge network's MASQUERADE missing from nat POSTROUTING: its containers' packets
