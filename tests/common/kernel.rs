@@ -93,12 +93,19 @@ pub fn proc_alive(pid: i64, start_time: u64) -> bool {
 /// has lost track of them (or their namespace is gone).
 pub fn processes_mentioning(needle: &str) -> Vec<(i64, String)> {
     let me = std::process::id() as i64;
+    // A child this test binary has forked and not yet exec'd is a copy of it, with the
+    // fds some other thread had open at that moment (a lab's state file): not a process
+    // of the lab.
+    let my_exe = std::fs::read_link("/proc/self/exe").ok();
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i64>().ok()) else {
             continue;
         };
         if pid == me || !matches!(proc_stat(pid), Some((st, _)) if st != 'Z' && st != 'X') {
+            continue;
+        }
+        if my_exe.is_some() && std::fs::read_link(e.path().join("exe")).ok() == my_exe {
             continue;
         }
         let read = |f: &str| std::fs::read(e.path().join(f)).unwrap_or_default();
