@@ -166,17 +166,31 @@ pub fn host_steps(lab: &Lab, host: &LabHost, opts: &LabUpOptions) -> Vec<Step> {
             key: "net.ipv4.ip_forward".into(),
             value: "1".into(),
         },
-        Step::Firewall {
-            ns,
-            batch: daemon_rules(
-                opts.engine,
-                &DaemonOptions {
-                    userland_proxy: opts.userland_proxy,
-                    set_forward_drop: true,
-                },
-            ),
-        },
+        daemon_step(ns, opts),
     ]
+}
+
+/// The daemon's own rules: iptables chains (FORWARD set to DROP, since dockerd turned
+/// forwarding on itself), or under the nftables backend its table `ip docker-bridges`
+/// and nothing in iptables: Docker 29 with nftables sets no DROP policy anywhere (each
+/// bridge's chains end with their own drops) and leaves iptables as it was.
+fn daemon_step(ns: String, opts: &LabUpOptions) -> Step {
+    if opts.firewall_backend.is_nftables() {
+        return Step::Nft {
+            ns,
+            ops: crate::firewall::nft::daemon_ops(opts.userland_proxy),
+        };
+    }
+    Step::Firewall {
+        ns,
+        batch: daemon_rules(
+            opts.engine,
+            &DaemonOptions {
+                userland_proxy: opts.userland_proxy,
+                set_forward_drop: true,
+            },
+        ),
+    }
 }
 
 /// Docker's three predefined networks: `bridge` (docker0, the first default pool),
