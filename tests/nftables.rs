@@ -371,3 +371,61 @@ fn nftables_needs_engine_29() {
     assert!(lab.namespaces().is_empty(), "{:?}", lab.namespaces());
     assert!(!lab.dir().exists());
 }
+
+/// Trace follows a published port through `ip docker-bridges` and names the rules as
+/// nft prints them; doctor's iptables checks stay quiet, and a bridge taken out of the
+/// verdict maps is found.
+#[test]
+fn trace_and_doctor_under_nftables() {
+    let lab = Lab::new("nft_trace");
+    lab.ok(&[
+        "lab",
+        "up",
+        "--engine",
+        "29",
+        "--firewall-backend",
+        "nftables",
+    ]);
+    lab.ok(&[
+        "network",
+        "create",
+        "-o",
+        "com.docker.network.bridge.name=bridge1",
+        "--subnet",
+        "192.0.2.0/24",
+        "bridge1",
+    ]);
+    lab.run_d("c1", &["--network", "bridge1", "-p", "8080:80", "httpd"]);
+    fetch_from(&lab.world(), "http://198.51.100.2:8080/");
+    let out = lab.ok(&["trace", "world", "host", "--tcp", "8080"]);
+    assert!(out.contains("answered"), "{out}");
+    assert!(
+        out.contains("docker-bridges nat-prerouting-and-output iifname != \"bridge1\" tcp dport 8080 counter dnat to 192.0.2.2:80 comment \"DNAT\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("filter-forward-in__bridge1 ip daddr 192.0.2.2 tcp dport 80 counter accept"),
+        "{out}"
+    );
+    // A trace to the container's own address is unreachable from the world, but works.
+    lab.dn(&["trace", "world", "c1", "--tcp", "8080"]);
+    let doc = lab.ok(&["doctor"]);
+    assert!(doc.contains("no problems"), "{doc}");
+    exec_in_ok(
+        &lab.host(),
+        &[
+            "nft",
+            "delete element ip docker-bridges filter-forward-in-jumps { \"bridge1\" }",
+        ],
+    );
+    let o = lab.dn(&["doctor"]);
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        all.contains("bridge1") && all.contains("docker-bridges"),
+        "{all}"
+    );
+    // Undo still works with the element already gone.
+    lab.ok(&["rm", "-f", "c1"]);
+    lab.ok(&["network", "rm", "bridge1"]);
+    assert_eq!(listing(&lab), expected("new-daemon"));
+}

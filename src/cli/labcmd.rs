@@ -80,14 +80,14 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
                             lab.name,
                             lab.host_ns(),
                             lab.world_ns(),
-                            st.engine.describe()
+                            rules_of(&st)
                         ),
                         format!(
                             "实验环境 {} 已就绪：宿主机 {}（eth0 198.51.100.2，docker0 172.17.0.1），外部世界 {}；规则布局：{}",
                             lab.name,
                             lab.host_ns(),
                             lab.world_ns(),
-                            st.engine.describe()
+                            rules_of(&st)
                         ),
                     )
                 );
@@ -203,6 +203,18 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
 
 /// A `lab status` label with its colon, padded so that the values line up (a Chinese
 /// character takes two columns).
+/// The lab's rule layout in words: the engine's, or Docker 29's nftables table.
+fn rules_of(st: &crate::lab::LabRecord) -> String {
+    if st.firewall_backend.is_nftables() {
+        tr(
+            "Docker 29 with nftables (table ip docker-bridges, no iptables rules)",
+            "Docker 29，nftables 后端（ip docker-bridges 表，不写 iptables 规则）",
+        )
+    } else {
+        st.engine.describe()
+    }
+}
+
 fn label(en: &str, zh: &str) -> String {
     let text = tr(format!("{en}:"), format!("{zh}："));
     let width = crate::docker::width::cell_width(&text);

@@ -122,6 +122,17 @@ pub fn host_steps(lab: &Lab, host: &LabHost, opts: &LabUpOptions) -> Vec<Step> {
             ),
         )
     };
+    let starts = if opts.firewall_backend.is_nftables() {
+        crate::ui::tr(
+            "dockerd starts (--firewall-backend=nftables): forwarding on, its nftables table ip docker-bridges; then its default network, bridge (docker0)",
+            "dockerd 启动（--firewall-backend=nftables）：打开 IP 转发，建立自己的 nftables 表 ip docker-bridges，然后建立默认网络 bridge（docker0）",
+        )
+    } else {
+        crate::ui::tr(
+            "dockerd starts: it turns on forwarding and creates its iptables chains; then its default network, bridge (docker0)",
+            "dockerd 启动：打开 IP 转发，创建自己的 iptables 链，然后建立默认网络 bridge（docker0）",
+        )
+    };
     vec![
         Step::Note { text: what },
         Step::NetnsAdd { name: ns.clone() },
@@ -155,12 +166,7 @@ pub fn host_steps(lab: &Lab, host: &LabHost, opts: &LabUpOptions) -> Vec<Step> {
             ns: ns.clone(),
             via: addr::LAN_GATEWAY,
         },
-        Step::Note {
-            text: crate::ui::tr(
-                "dockerd starts: it turns on forwarding and creates its iptables chains; then its default network, bridge (docker0)",
-                "dockerd 启动：打开 IP 转发，创建自己的 iptables 链，然后建立默认网络 bridge（docker0）",
-            ),
-        },
+        Step::Note { text: starts },
         Step::Sysctl {
             ns: ns.clone(),
             key: "net.ipv4.ip_forward".into(),

@@ -257,6 +257,7 @@ pub fn strip_counters(text: &str) -> String {
 #[derive(Debug, Default)]
 pub struct Listing {
     chains: Vec<(String, Vec<(String, u64)>)>,
+    maps: Vec<(String, Vec<String>)>,
     text: String,
 }
 
@@ -267,8 +268,27 @@ impl Listing {
             text: text.to_string(),
             ..Listing::default()
         };
+        let mut in_map = false;
         for line in text.lines() {
             let t = line.trim();
+            if let Some(rest) = t.strip_prefix("map ") {
+                let name = rest.split_whitespace().next().unwrap_or("").to_string();
+                l.maps.push((name, Vec::new()));
+                in_map = true;
+            } else if t.starts_with("chain ") || t == "}" {
+                in_map = false;
+            }
+            if in_map && let Some((_, keys)) = l.maps.last_mut() {
+                // `elements = { "docker0" : jump …,` and its continuation lines.
+                let mut rest = t;
+                while let Some(i) = rest.find(" : ") {
+                    let head = rest[..i].trim_end();
+                    if let Some(key) = head.strip_suffix('"').and_then(|h| h.rsplit('"').next()) {
+                        keys.push(key.to_string());
+                    }
+                    rest = &rest[i + 3..];
+                }
+            }
             if let Some(rest) = t.strip_prefix("chain ") {
                 let name = rest.split_whitespace().next().unwrap_or("").to_string();
                 l.chains.push((name, Vec::new()));
@@ -287,9 +307,11 @@ impl Listing {
         self.chains.iter().any(|(c, _)| c == chain)
     }
 
-    /// True if map `map` holds key `key` (a plain text search of the listing).
+    /// True if map `map` holds key `key`.
     pub fn has_element(&self, map: &str, key: &str) -> bool {
-        self.text.contains(&format!("map {map} ")) && self.text.contains(&format!("\"{key}\" : "))
+        self.maps
+            .iter()
+            .any(|(m, keys)| m == map && keys.iter().any(|k| k == key))
     }
 
     /// The handle of the first rule of `chain` whose text is `text` and whose handle
@@ -400,6 +422,24 @@ pub fn apply(ns_path: &Path, ops: &[NftOp]) -> Result<()> {
     if text.is_empty() {
         return Ok(());
     }
+    match run_script(ns_path, &text) {
+        // An undo whose transaction failed whole (something changed between the
+        // listing and the script): each line on its own, so the rest still goes.
+        Err(e) if ops.iter().all(NftOp::is_deletion) => {
+            let failed: Vec<String> = text
+                .lines()
+                .filter_map(|l| run_script(ns_path, &format!("{l}\n")).err())
+                .map(|e| e.to_string())
+                .filter(|e| !e.contains("No such file or directory"))
+                .collect();
+            if failed.is_empty() { Ok(()) } else { Err(e) }
+        }
+        r => r,
+    }
+}
+
+/// One `nft -f -` run of `text` inside `ns_path`.
+fn run_script(ns_path: &Path, text: &str) -> Result<()> {
     let mut child = super::helper_in(ns_path, &tool()?)?
         .args(["-f", "-"])
         .stdin(Stdio::piped())

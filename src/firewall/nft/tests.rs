@@ -50,7 +50,9 @@ fn handles_are_found_by_text() {
     assert_eq!(l.handle("filter-forward-in__docker0", "x", &[]), None);
     assert!(l.has_chain(c) && !l.has_chain("filter-forward-in__docker0"));
     assert!(l.has_element("filter-forward-in-jumps", "bridge1"));
+    assert!(l.has_element("filter-forward-in-jumps", "docker0"));
     assert!(!l.has_element("filter-forward-in-jumps", "bridge2"));
+    assert!(!l.has_element("filter-forward-out-jumps", "bridge1"));
 }
 
 fn port() -> Vec<NftOp> {
