@@ -124,8 +124,8 @@ pub fn host_steps(lab: &Lab, host: &LabHost, opts: &LabUpOptions) -> Vec<Step> {
     };
     let starts = if opts.firewall_backend.is_nftables() {
         crate::ui::tr(
-            "dockerd starts (--firewall-backend=nftables): forwarding on, its nftables table ip docker-bridges; then its default network, bridge (docker0)",
-            "dockerd 启动（--firewall-backend=nftables）：打开 IP 转发，建立自己的 nftables 表 ip docker-bridges，然后建立默认网络 bridge（docker0）",
+            "forwarding is turned on first: with nftables, dockerd does not do it itself (it refuses to start without it); then dockerd --firewall-backend=nftables creates its table ip docker-bridges, and its default network, bridge (docker0)",
+            "先打开 IP 转发：用 nftables 时 dockerd 不会自己打开（没有打开就拒绝启动）；然后 dockerd --firewall-backend=nftables 建立自己的表 ip docker-bridges 和默认网络 bridge（docker0）",
         )
     } else {
         crate::ui::tr(
@@ -178,8 +178,11 @@ pub fn host_steps(lab: &Lab, host: &LabHost, opts: &LabUpOptions) -> Vec<Step> {
 
 /// The daemon's own rules: iptables chains (FORWARD set to DROP, since dockerd turned
 /// forwarding on itself), or under the nftables backend its table `ip docker-bridges`
-/// and nothing in iptables: Docker 29 with nftables sets no DROP policy anywhere (each
-/// bridge's chains end with their own drops) and leaves iptables as it was.
+/// and nothing in iptables. Docker's nftables docs ("Docker with nftables", IP
+/// forwarding): with nftables Docker never enables forwarding itself, only checks it
+/// is on, and sets no DROP policy anywhere (each bridge's chains end with their own
+/// drops); an iptables FORWARD DROP would even drop what its chains accept, so the
+/// lab host's iptables are left untouched.
 fn daemon_step(ns: String, opts: &LabUpOptions) -> Step {
     if opts.firewall_backend.is_nftables() {
         return Step::Nft {
