@@ -157,7 +157,7 @@ fn info_doc(lab: &Lab, d: &crate::lab::Daemon<'_>) -> Result<Value> {
         "ServerVersion": env!("CARGO_PKG_VERSION"),
         // Not Docker's: which engine's rule layout this daemon writes (`lab up --engine`).
         "RulesLayout": {"Engine": d.rec.engine.major(), "Releases": d.rec.engine.releases()},
-        "FirewallBackend": {"Driver": "iptables"},
+        "FirewallBackend": {"Driver": d.rec.firewall_backend.name()},
         "Swarm": swarm,
         "LiveRestoreEnabled": false,
         "InitBinary": "docker-init",

@@ -14,8 +14,10 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
             userland_proxy,
             icc,
             engine,
+            firewall_backend,
         } => {
             let engine = crate::firewall::Engine::parse(&engine)?;
+            let firewall_backend = crate::firewall::Backend::parse(&firewall_backend, engine)?;
             require_root()?;
             let mut ex = Executor::new(mode);
             let _lock = lab.lock_for(mode == Mode::DryRun)?;
@@ -24,6 +26,7 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
                 userland_proxy,
                 icc,
                 engine,
+                firewall_backend,
             };
             let mut st = crate::lab::ensure_up(lab, &mut ex, &opts).await;
             if let Ok(rec) = &st {
@@ -42,16 +45,29 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
             ex.close().await;
             let st = st?;
             if existed
-                && (st.userland_proxy != userland_proxy || st.icc != icc || st.engine != engine)
+                && (st.userland_proxy != userland_proxy
+                    || st.icc != icc
+                    || st.engine != engine
+                    || st.firewall_backend != firewall_backend)
             {
                 return Err(Error::msg(tr(
                     format!(
-                        "lab {} already runs with --userland-proxy={} --icc={} --engine {}; run `dockernet --lab {} lab down` first to change them",
-                        lab.name, st.userland_proxy, st.icc, st.engine, lab.name
+                        "lab {} already runs with --userland-proxy={} --icc={} --engine {} --firewall-backend {}; run `dockernet --lab {} lab down` first to change them",
+                        lab.name,
+                        st.userland_proxy,
+                        st.icc,
+                        st.engine,
+                        st.firewall_backend,
+                        lab.name
                     ),
                     format!(
-                        "实验环境 {} 正以 --userland-proxy={} --icc={} --engine {} 运行；要改这些设置，先运行 `dockernet --lab {} lab down`",
-                        lab.name, st.userland_proxy, st.icc, st.engine, lab.name
+                        "实验环境 {} 正以 --userland-proxy={} --icc={} --engine {} --firewall-backend {} 运行；要改这些设置，先运行 `dockernet --lab {} lab down`",
+                        lab.name,
+                        st.userland_proxy,
+                        st.icc,
+                        st.engine,
+                        st.firewall_backend,
+                        lab.name
                     ),
                 )));
             }
@@ -64,14 +80,14 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
                             lab.name,
                             lab.host_ns(),
                             lab.world_ns(),
-                            st.engine.describe()
+                            rules_of(&st)
                         ),
                         format!(
                             "实验环境 {} 已就绪：宿主机 {}（eth0 198.51.100.2，docker0 172.17.0.1），外部世界 {}；规则布局：{}",
                             lab.name,
                             lab.host_ns(),
                             lab.world_ns(),
-                            st.engine.describe()
+                            rules_of(&st)
                         ),
                     )
                 );
@@ -138,6 +154,9 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
                 if let Some(e) = r.engine {
                     println!("{}{}", label("engine", "引擎"), e.describe());
                 }
+                if let Some(b) = r.firewall_backend {
+                    println!("{}{}", label("firewall", "防火墙"), b);
+                }
                 println!("{}{}", label("namespaces", "命名空间"), list(&r.namespaces));
                 if r.hosts.len() > 1 {
                     let hosts: Vec<String> = r
@@ -184,6 +203,18 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
 
 /// A `lab status` label with its colon, padded so that the values line up (a Chinese
 /// character takes two columns).
+/// The lab's rule layout in words: the engine's, or Docker 29's nftables table.
+fn rules_of(st: &crate::lab::LabRecord) -> String {
+    if st.firewall_backend.is_nftables() {
+        tr(
+            "Docker 29 with nftables (table ip docker-bridges, no iptables rules)",
+            "Docker 29，nftables 后端（ip docker-bridges 表，不写 iptables 规则）",
+        )
+    } else {
+        st.engine.describe()
+    }
+}
+
 fn label(en: &str, zh: &str) -> String {
     let text = tr(format!("{en}:"), format!("{zh}："));
     let width = crate::docker::width::cell_width(&text);

@@ -182,6 +182,10 @@ pub enum LabCommand {
         /// 28 (DOCKER-FORWARD, raw-table drops) or 29 (DOCKER-INTERNAL).
         #[arg(long, default_value = "27", value_parser = ["27", "28", "29"])]
         engine: String,
+        /// Docker's --firewall-backend: iptables, or nftables (Docker 29 only: its own
+        /// table `ip docker-bridges` instead of iptables rules).
+        #[arg(long, default_value = "iptables", value_parser = ["iptables", "nftables"])]
+        firewall_backend: String,
     },
     /// Remove everything of the lab: namespaces, links, rules, processes, files.
     Down,

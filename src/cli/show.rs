@@ -132,6 +132,16 @@ pub async fn show(lab: &Lab, mode: Mode, c: ShowCommand, host_given: bool) -> Re
     let text = match c {
         ShowCommand::Rules(a) => {
             let ns = namespace(lab, st, &a.on)?;
+            // Under the nftables backend Docker's rules are the host's table
+            // `ip docker-bridges`, which iptables cannot show: the whole ruleset, as nft
+            // prints it (a container's own DNS rules stay iptables, below).
+            if ns == lab.host_ns() && a.table.is_none() && d.rec.firewall_backend.is_nftables() {
+                print!(
+                    "{}",
+                    crate::firewall::nft::run(&crate::netns::path(&ns), &["list", "ruleset"])?
+                );
+                return Ok(0);
+            }
             let saved = crate::firewall::save(&crate::netns::path(&ns))?;
             let tables = crate::view::parse_iptables_save(&saved).map_err(Error::msg)?;
             if let Some(t) = &a.table

@@ -98,6 +98,18 @@ pub fn plan(d: &Daemon, rec: &ContainerRecord) -> Result<(Vec<PortBinding>, Vec<
         ns: lab.host_ns(),
         batch,
     }];
+    if d.rec.firewall_backend.is_nftables() {
+        let ops = bindings
+            .iter()
+            .flat_map(|b| {
+                crate::firewall::nft::port_ops(b, ep.ip, &ep.bridge, d.rec.userland_proxy)
+            })
+            .collect();
+        steps = vec![Step::Nft {
+            ns: lab.host_ns(),
+            ops,
+        }];
+    }
     if !d.rec.userland_proxy {
         // Without the proxy, a container reaching its own published port through the
         // host address comes back out of the same bridge port.

@@ -189,6 +189,10 @@ pub async fn attach(d: &Daemon<'_>, ex: &mut Executor, rec: &mut ContainerRecord
             tcp: 36093,
         }
     };
+    // Always iptables, whatever the lab's --firewall-backend: Docker 29 with nftables
+    // writes these redirects as nftables rules in the container's namespace too ("Docker
+    // with nftables": "nftables rules for DNS are also created in the container's
+    // network namespace"); dockernet keeps them iptables for now (not yet reproduced).
     let step = Step::Firewall {
         ns: rec.netns.clone(),
         batch: redirect_batch(ports),

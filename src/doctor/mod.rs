@@ -10,6 +10,7 @@
 mod container;
 mod host;
 mod network;
+mod nft;
 
 use crate::error::Result;
 use crate::lab::{ContainerRecord, ContainerStatus, Lab, LabRecord, NetworkRecord};
@@ -121,9 +122,15 @@ pub async fn run(s: &Scope<'_>) -> Result<Vec<Finding>> {
     let saved = crate::firewall::save(&host_ns)?;
     let tables = Tables::parse(&saved);
     host::ip_forward(s, &host_ns, &mut out);
-    host::forward_rules(s, &tables, &mut out);
-    host::masquerade(s, &tables, &mut out);
-    host::output_jump(s, &tables, &mut out);
+    if s.rec.firewall_backend.is_nftables() {
+        // Docker's rules are not in iptables under the nftables backend: the iptables
+        // checks (FORWARD, MASQUERADE, nat OUTPUT's jump) would all fire falsely.
+        nft::bridge_chains(s, &host_ns, &mut out);
+    } else {
+        host::forward_rules(s, &tables, &mut out);
+        host::masquerade(s, &tables, &mut out);
+        host::output_jump(s, &tables, &mut out);
+    }
     let nl = crate::link::Netlink::open(&host_ns)?;
     let links = nl.links_with_addresses().await;
     let routes = nl.routes().await;

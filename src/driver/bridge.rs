@@ -92,21 +92,26 @@ impl Driver for BridgeDriver {
                 dev: bridge.clone(),
                 cidr: format!("{}/{}", pool.gateway, pool.subnet.prefix_len()),
             },
+        ];
+        let rules = BridgeRules {
+            bridge: bridge.clone(),
+            subnet: pool.subnet.to_string(),
+            icc: net.icc() && (!net.is_default_bridge() || ctx.rec.icc),
+            masquerade: net.masquerade(),
+            internal: net.internal,
+            userland_proxy: ctx.rec.userland_proxy,
+        };
+        steps.push(if ctx.rec.firewall_backend.is_nftables() {
+            Step::Nft {
+                ns: host.clone(),
+                ops: crate::firewall::nft::network_ops(&rules),
+            }
+        } else {
             Step::Firewall {
                 ns: host.clone(),
-                batch: network_rules(
-                    ctx.rec.engine,
-                    &BridgeRules {
-                        bridge: bridge.clone(),
-                        subnet: pool.subnet.to_string(),
-                        icc: net.icc() && (!net.is_default_bridge() || ctx.rec.icc),
-                        masquerade: net.masquerade(),
-                        internal: net.internal,
-                        userland_proxy: ctx.rec.userland_proxy,
-                    },
-                ),
-            },
-        ];
+                batch: network_rules(ctx.rec.engine, &rules),
+            }
+        });
         if !ctx.rec.userland_proxy {
             // Hairpin NAT rewrites 127.0.0.1 sources, which the kernel only routes out
             // of a bridge with route_localnet on.
@@ -181,8 +186,17 @@ impl Driver for BridgeDriver {
                 dev: ifname.clone(),
             },
         ];
+        if ctx.rec.firewall_backend.is_nftables() {
+            let ops = crate::firewall::nft::endpoint_ops(ip, &bridge, net.internal);
+            if !ops.is_empty() {
+                steps.push(Step::Nft {
+                    ns: ctx.lab.host_ns(),
+                    ops,
+                });
+            }
+        }
         let raw = endpoint_rules(ctx.rec.engine, ip, &bridge, net.internal);
-        if !raw.is_empty() {
+        if !raw.is_empty() && !ctx.rec.firewall_backend.is_nftables() {
             steps.push(Step::Firewall {
                 ns: ctx.lab.host_ns(),
                 batch: raw,

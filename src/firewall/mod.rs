@@ -3,12 +3,15 @@
 //! for 50 rules, against ~86 ms for 50 separate `iptables -A` calls), and that can also
 //! be shown as the equivalent `iptables` commands.
 
+mod backend;
 mod classic;
 mod engine;
 mod layout;
 mod modern;
+pub mod nft;
 pub mod why;
 
+pub use backend::Backend;
 pub use engine::Engine;
 pub use layout::{
     BridgeRules, DaemonOptions, daemon_rules, endpoint_rules, network_rules, port_rules,
@@ -212,7 +215,7 @@ pub fn command_in(ns_path: &Path, program: &Path) -> Result<Command> {
 /// Like [`command_in`], for a short helper that must die with us (iptables-restore):
 /// a `kill -9` of dockernet then never leaves a batch to be committed later, after the
 /// next command has already rolled the change back.
-fn helper_in(ns_path: &Path, program: &Path) -> Result<Command> {
+pub(crate) fn helper_in(ns_path: &Path, program: &Path) -> Result<Command> {
     let ns = crate::netns::open(ns_path)?;
     let mut cmd = Command::new(program);
     crate::netns::ChildSetup {

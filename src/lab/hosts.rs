@@ -147,6 +147,7 @@ pub async fn add(host: &Lab, exec: &mut Executor, first: &LabRecord) -> Result<L
         userland_proxy: first.userland_proxy,
         icc: first.icc,
         engine: first.engine,
+        firewall_backend: first.firewall_backend,
     };
     let rec = super::lifecycle::build(host, exec, &opts, info).await?;
     Ok(rec)
@@ -212,6 +213,7 @@ pub async fn ensure_up(host: &Lab, exec: &mut Executor, first: &LabRecord) -> Re
         userland_proxy: first.userland_proxy,
         icc: first.icc,
         engine: first.engine,
+        firewall_backend: first.firewall_backend,
     };
     super::lifecycle::build(host, exec, &opts, rec.host).await
 }

@@ -19,6 +19,8 @@ pub struct LabUpOptions {
     pub icc: bool,
     /// Whose rule layout the daemon writes (default 27, the articles').
     pub engine: crate::firewall::Engine,
+    /// The daemon's `--firewall-backend` (default iptables; nftables only with 29).
+    pub firewall_backend: crate::firewall::Backend,
 }
 
 impl Default for LabUpOptions {
@@ -27,6 +29,7 @@ impl Default for LabUpOptions {
             userland_proxy: true,
             icc: true,
             engine: crate::firewall::Engine::V27,
+            firewall_backend: crate::firewall::Backend::Iptables,
         }
     }
 }
@@ -128,6 +131,7 @@ pub(super) async fn build(
         userland_proxy: opts.userland_proxy,
         icc: opts.icc,
         engine: opts.engine,
+        firewall_backend: opts.firewall_backend,
         steps,
         processes: Vec::new(),
         ports: Vec::new(),

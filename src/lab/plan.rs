@@ -122,6 +122,17 @@ pub fn host_steps(lab: &Lab, host: &LabHost, opts: &LabUpOptions) -> Vec<Step> {
             ),
         )
     };
+    let starts = if opts.firewall_backend.is_nftables() {
+        crate::ui::tr(
+            "forwarding is turned on first: with nftables, dockerd does not do it itself (it refuses to start without it); then dockerd --firewall-backend=nftables creates its table ip docker-bridges, and its default network, bridge (docker0)",
+            "先打开 IP 转发：用 nftables 时 dockerd 不会自己打开（没有打开就拒绝启动）；然后 dockerd --firewall-backend=nftables 建立自己的表 ip docker-bridges 和默认网络 bridge（docker0）",
+        )
+    } else {
+        crate::ui::tr(
+            "dockerd starts: it turns on forwarding and creates its iptables chains; then its default network, bridge (docker0)",
+            "dockerd 启动：打开 IP 转发，创建自己的 iptables 链，然后建立默认网络 bridge（docker0）",
+        )
+    };
     vec![
         Step::Note { text: what },
         Step::NetnsAdd { name: ns.clone() },
@@ -155,28 +166,40 @@ pub fn host_steps(lab: &Lab, host: &LabHost, opts: &LabUpOptions) -> Vec<Step> {
             ns: ns.clone(),
             via: addr::LAN_GATEWAY,
         },
-        Step::Note {
-            text: crate::ui::tr(
-                "dockerd starts: it turns on forwarding and creates its iptables chains; then its default network, bridge (docker0)",
-                "dockerd 启动：打开 IP 转发，创建自己的 iptables 链，然后建立默认网络 bridge（docker0）",
-            ),
-        },
+        Step::Note { text: starts },
         Step::Sysctl {
             ns: ns.clone(),
             key: "net.ipv4.ip_forward".into(),
             value: "1".into(),
         },
-        Step::Firewall {
-            ns,
-            batch: daemon_rules(
-                opts.engine,
-                &DaemonOptions {
-                    userland_proxy: opts.userland_proxy,
-                    set_forward_drop: true,
-                },
-            ),
-        },
+        daemon_step(ns, opts),
     ]
+}
+
+/// The daemon's own rules: iptables chains (FORWARD set to DROP, since dockerd turned
+/// forwarding on itself), or under the nftables backend its table `ip docker-bridges`
+/// and nothing in iptables. Docker's nftables docs ("Docker with nftables", IP
+/// forwarding): with nftables Docker never enables forwarding itself, only checks it
+/// is on, and sets no DROP policy anywhere (each bridge's chains end with their own
+/// drops); an iptables FORWARD DROP would even drop what its chains accept, so the
+/// lab host's iptables are left untouched.
+fn daemon_step(ns: String, opts: &LabUpOptions) -> Step {
+    if opts.firewall_backend.is_nftables() {
+        return Step::Nft {
+            ns,
+            ops: crate::firewall::nft::daemon_ops(opts.userland_proxy),
+        };
+    }
+    Step::Firewall {
+        ns,
+        batch: daemon_rules(
+            opts.engine,
+            &DaemonOptions {
+                userland_proxy: opts.userland_proxy,
+                set_forward_drop: true,
+            },
+        ),
+    }
 }
 
 /// Docker's three predefined networks: `bridge` (docker0, the first default pool),

@@ -61,6 +61,9 @@ pub struct LabRecord {
     /// engines existed are 27's).
     #[serde(default)]
     pub engine: crate::firewall::Engine,
+    /// The daemon's `--firewall-backend` (labs made before it existed: iptables).
+    #[serde(default)]
+    pub firewall_backend: crate::firewall::Backend,
     /// Steps that built the host and the daemon's own chains, and on the first host the
     /// world before them (undone last).
     pub steps: Vec<Step>,

@@ -13,6 +13,9 @@ pub struct LabReport {
     pub status: String,
     /// Whose rule layout the lab's daemon writes (27, 28, 29), when it has a record.
     pub engine: Option<crate::firewall::Engine>,
+    /// The daemon's firewall backend (`iptables`, `nftables`), when the lab has state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firewall_backend: Option<crate::firewall::Backend>,
     /// Namespaces of the lab that exist.
     pub namespaces: Vec<String>,
     /// Containers: name, state.
@@ -65,6 +68,7 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
                 lab: lab.name.clone(),
                 status: "broken".into(),
                 engine: None,
+                firewall_backend: None,
                 namespaces: netns::list_with_prefix(&lab.netns_prefix()),
                 containers: Vec::new(),
                 networks: Vec::new(),
@@ -237,6 +241,7 @@ pub fn lab_status(lab: &Lab) -> Result<LabReport> {
         lab: lab.name.clone(),
         status,
         engine: st.as_ref().map(|s| s.engine),
+        firewall_backend: st.as_ref().map(|s| s.firewall_backend),
         namespaces,
         containers,
         networks,

@@ -213,7 +213,9 @@ impl Doomed {
             // then it still answers on the parent's LAN. No host-side end shows when it
             // is gone, so it is deleted explicitly (its inverse runs).
             Step::PeerAdd { ns, .. } => self.contains(ns),
-            Step::BridgeAdd { ns, .. } | Step::Firewall { ns, .. } => self.contains(ns),
+            Step::BridgeAdd { ns, .. } | Step::Firewall { ns, .. } | Step::Nft { ns, .. } => {
+                self.contains(ns)
+            }
             _ => false,
         }
     }

@@ -508,6 +508,13 @@ impl Executor {
                     firewall::apply(&netns::path(ns), batch)
                 }
             }
+            Step::Nft { ns, ops } => {
+                // An undo (deletions only) of a namespace already gone has nothing to do.
+                if !netns::exists(ns) && ops.iter().all(crate::firewall::nft::NftOp::is_deletion) {
+                    return Ok(());
+                }
+                crate::firewall::nft::apply(&netns::path(ns), ops)
+            }
             Step::Note { .. } => Ok(()),
         }
     }

@@ -217,6 +217,14 @@ pub enum Step {
         /// The rules.
         batch: Batch,
     },
+    /// One `nft -f -` script on the table `ip docker-bridges` inside NS (the
+    /// nftables firewall backend).
+    Nft {
+        /// Namespace.
+        ns: String,
+        /// The changes, in order.
+        ops: Vec<crate::firewall::nft::NftOp>,
+    },
     /// A comment for the learner; changes nothing.
     Note {
         /// Text, printed as `# text`.
@@ -368,6 +376,7 @@ impl Step {
                 }
                 out
             }
+            Step::Nft { ns, ops } => crate::firewall::nft::commands(ns, ops),
             Step::Note { text } => vec![format!("# {text}")],
         }
     }
@@ -417,6 +426,13 @@ impl Step {
                 (!inv.is_empty()).then(|| Step::Firewall {
                     ns: ns.clone(),
                     batch: inv,
+                })
+            }
+            Step::Nft { ns, ops } => {
+                let inv = crate::firewall::nft::inverse(ops);
+                (!inv.is_empty()).then(|| Step::Nft {
+                    ns: ns.clone(),
+                    ops: inv,
                 })
             }
             _ => None,

@@ -94,10 +94,15 @@ fn rule(r: &RuleHit) -> (String, String) {
         ),
     };
     // A NAT target ends its chain with "accept": name the rewrite instead.
+    // An nft rule (the nftables backend's `ip docker-bridges`) says `dnat to`,
+    // `masquerade`.
     let nat = r.line.as_deref().and_then(|l| {
         ["DNAT", "SNAT", "MASQUERADE", "REDIRECT"]
             .into_iter()
-            .find(|t| l.contains(&format!("-j {t}")))
+            .find(|t| {
+                l.contains(&format!("-j {t}"))
+                    || (!l.starts_with("-A ") && l.split(' ').any(|w| w.eq_ignore_ascii_case(t)))
+            })
     });
     let verdict = match (&r.kind, &r.verdict) {
         _ if nat.is_some() => nat.unwrap_or_default().to_string(),

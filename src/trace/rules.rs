@@ -3,7 +3,9 @@
 //! The kernel names a rule by its nf_tables handle; iptables-nft users know rules by
 //! their `-A CHAIN …` line. Both listings keep a chain's rules in the same order, so the
 //! n-th handle of a chain in `nft -a list ruleset` is the n-th `-A CHAIN` line of that
-//! table in `iptables-save`.
+//! table in `iptables-save`. Under the nftables firewall backend Docker's rules are in
+//! `ip docker-bridges`, which iptables does not know: those are shown as nft prints
+//! them (counters left out).
 
 use std::collections::HashMap;
 
@@ -39,6 +41,7 @@ impl RuleBook {
                 }
             }
         }
+        lines.extend(nft_rules(nft_listing, crate::firewall::nft::TABLE));
         RuleBook { lines }
     }
 
@@ -48,6 +51,29 @@ impl RuleBook {
             .get(&(table.to_string(), chain.to_string(), handle))
             .map(|s| s.as_str())
     }
+}
+
+/// The rules of nft table `ip NAME` by (table, chain, handle), as nft prints them.
+fn nft_rules(listing: &str, name: &str) -> Vec<((String, String, u64), String)> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    let mut chain: Option<String> = None;
+    for raw in listing.lines() {
+        let line = raw.trim();
+        if let Some(rest) = line.strip_prefix("table ") {
+            let mut w = rest.split_whitespace();
+            inside = (w.next(), w.next()) == (Some("ip"), Some(name));
+            chain = None;
+        } else if let Some(rest) = line.strip_prefix("chain ") {
+            chain = rest.split_whitespace().next().map(|s| s.to_string());
+        } else if inside
+            && let Some(c) = &chain
+            && let Some((text, h)) = crate::firewall::nft::parse_rule_line(line)
+        {
+            out.push(((name.to_string(), c.clone(), h), text));
+        }
+    }
+    out
 }
 
 /// Rule handles in order, per (table, chain) of the `ip` family.
@@ -141,6 +167,23 @@ COMMIT
         );
         // ip6 tables are not iptables' (and a handle of theirs maps to nothing).
         assert_eq!(b.line("filter", "FORWARD", 2), None);
+    }
+
+    #[test]
+    fn docker_bridges_rules_read_as_nft_prints_them() {
+        let nft = "table ip docker-bridges { # handle 7
+	chain nat-prerouting-and-output { # handle 9
+		iifname != \"bridge1\" tcp dport 8080 counter packets 1 bytes 60 dnat to 192.0.2.2:80 comment \"DNAT\" # handle 21
+	}
+}
+";
+        let b = RuleBook::new(nft, "");
+        assert_eq!(
+            b.line("docker-bridges", "nat-prerouting-and-output", 21),
+            Some(
+                "iifname != \"bridge1\" tcp dport 8080 counter dnat to 192.0.2.2:80 comment \"DNAT\""
+            )
+        );
     }
 
     #[test]

@@ -106,6 +106,10 @@ pub(super) const ARGS: &[ArgTexts] = &[
                 "engine",
                 "按哪个版本的 Docker 写 iptables 规则：27（经典布局，\n和文章一致）、28（DOCKER-FORWARD 链、raw 表丢弃）\n或 29（DOCKER-INTERNAL 链）",
             ),
+            (
+                "firewall_backend",
+                "Docker 的 --firewall-backend：iptables，或 nftables\n（仅限 Docker 29：写自己的 ip docker-bridges 表，\n不写 iptables 规则）",
+            ),
         ],
     },
     ArgTexts {
