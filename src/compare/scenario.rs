@@ -139,6 +139,18 @@ pub fn from_lab(lab: &Lab) -> Result<Option<Scenario>> {
         return Ok(None);
     };
     let mut notes = Vec::new();
+    if rec.firewall_backend.is_nftables() {
+        notes.push(tr(
+            format!(
+                "lab {} uses Docker 29's nftables backend; the copies are built with iptables rules, the layouts compared here",
+                lab.name
+            ),
+            format!(
+                "实验环境 {} 用的是 Docker 29 的 nftables 后端；这里的副本按 iptables 规则搭建，对比的是 iptables 布局",
+                lab.name
+            ),
+        ));
+    }
     let mut commands = Vec::new();
     let mut networks = store.networks()?;
     networks.sort_by(|a, b| a.created.total_cmp(&b.created));
