@@ -92,3 +92,14 @@ pub fn dockernet_timed(
     }
     Ok((ms, stdout, stderr))
 }
+
+/// One value of the `dockernet-timing network_ms=X spawn_ms=Y` line a run prints with
+/// DOCKERNET_TIMINGS=1 on stderr (not every benchmark reads timings).
+#[allow(dead_code)]
+pub fn run_timing(stderr: &str, key: &str) -> Option<f64> {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("dockernet-timing "))?;
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+}

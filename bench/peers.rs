@@ -247,9 +247,15 @@ impl Netavark {
 
     /// `ip netns add` + `netavark setup` for container `i`; ms.
     pub fn container(&mut self, i: usize) -> Res<f64> {
+        self.container_published(i, None)
+    }
+
+    /// Like [`Netavark::container`], with `host_port` → 80/tcp published when given
+    /// (netavark's iptables DNAT chains, as `podman run -p`).
+    pub fn container_published(&mut self, i: usize, host_port: Option<u16>) -> Res<f64> {
         let ns = format!("{}nv{i}", self.prefix);
         let cfg = self.dir.join(format!("c{i}.json"));
-        std::fs::write(&cfg, config(i)).map_err(|e| e.to_string())?;
+        std::fs::write(&cfg, config(i, host_port)).map_err(|e| e.to_string())?;
         let t = Instant::now();
         ip(&["netns", "add", &ns])?;
         self.netns.push((ns.clone(), cfg.clone()));
@@ -277,9 +283,16 @@ impl Drop for Netavark {
 }
 
 /// netavark's network config for container `i` (shape from reference/baselines.md).
-fn config(i: usize) -> String {
+fn config(i: usize, host_port: Option<u16>) -> String {
+    let ports = host_port
+        .map(|p| {
+            format!(
+                r#"{{"host_ip":"","container_port":80,"host_port":{p},"range":1,"protocol":"tcp"}}"#
+            )
+        })
+        .unwrap_or_default();
     format!(
-        r#"{{"container_id":"{:064x}","container_name":"nv{i}","port_mappings":[],
+        r#"{{"container_id":"{:064x}","container_name":"nv{i}","port_mappings":[{ports}],
 "networks":{{"net":{{"static_ips":["{}"],"aliases":["nv{i}"],"interface_name":"eth0"}}}},
 "network_info":{{"net":{{"name":"net","id":"{:064x}","driver":"bridge","network_interface":"nvbr0",
 "subnets":[{{"subnet":"172.18.0.0/16","gateway":"172.18.0.1"}}],"ipv6_enabled":false,
