@@ -166,6 +166,13 @@ fn bad_input_and_a_killed_compares_labs() {
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
     let o = lab.fails(&["compare", "--engines", "26,29"]);
     assert!(stderr(&o).contains("26"), "{}", stderr(&o));
+    let o = lab.fails(&["compare"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "no lab and no scenario is a usage error"
+    );
+    assert!(stderr(&o).contains("portmap"), "{}", stderr(&o));
     let o = lab.fails(&["compare", "portmapp"]);
     assert!(stderr(&o).contains("portmap"), "{}", stderr(&o));
     let o = lab.fails(&["--dry-run", "compare", "portmap"]);

@@ -354,6 +354,9 @@ fn the_engine_is_shown_and_kept() {
         e.contains("--engine 28") && e.contains("lab down") && e.lines().count() == 1,
         "{e}"
     );
+    // Flags left out are not a conflict: a plain `lab up` finds the lab up.
+    let again = lab.ok(&["lab", "up"]);
+    assert!(again.contains("Docker 28"), "{again}");
     let o = lab.fails(&["lab", "up", "--engine", "26"]);
     assert!(stderr(&o).contains("26"), "{}", stderr(&o));
 }

@@ -44,7 +44,9 @@ fn engines(s: &str) -> Result<[Engine; 2]> {
     let [a, b] = list.as_slice() else {
         return Err(bad());
     };
-    let (a, b) = (Engine::parse(a)?, Engine::parse(b)?);
+    // A bad engine number is a usage error, like the other bad values (exit 2).
+    let parse = |e: &str| Engine::parse(e).map_err(|err| Error::with_code(err.to_string(), 2));
+    let (a, b) = (parse(a)?, parse(b)?);
     if a == b {
         return Err(bad());
     }
@@ -66,12 +68,21 @@ pub async fn compare(lab: &Lab, mode: Mode, a: CompareArgs) -> Result<i32> {
         None => match scenario::from_lab(lab)? {
             Some(s) => s,
             None => {
-                let mut s = scenario::named("default")?;
-                s.notes.push(tr(
-                    format!("lab {} is not up: comparing the default scenario", lab.name),
-                    format!("实验环境 {} 没有运行：比较默认场景", lab.name),
+                return Err(Error::with_code(
+                    tr(
+                        format!(
+                            "lab {} is not up: name a scenario ({}) or build the lab first",
+                            lab.name,
+                            scenario::NAMES.join(", ")
+                        ),
+                        format!(
+                            "实验环境 {} 没有运行：请指定一个场景（{}），或者先把实验环境建起来",
+                            lab.name,
+                            scenario::NAMES.join("、")
+                        ),
+                    ),
+                    2,
                 ));
-                s
             }
         },
     };

@@ -16,15 +16,23 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
             engine,
             firewall_backend,
         } => {
-            let engine = crate::firewall::Engine::parse(&engine)?;
-            let firewall_backend = crate::firewall::Backend::parse(&firewall_backend, engine)?;
+            let asked_engine = engine
+                .as_deref()
+                .map(crate::firewall::Engine::parse)
+                .transpose()?;
+            let engine = asked_engine.unwrap_or_default();
+            let asked_backend = firewall_backend
+                .as_deref()
+                .map(|b| crate::firewall::Backend::parse(b, engine))
+                .transpose()?;
+            let firewall_backend = asked_backend.unwrap_or_default();
             require_root()?;
             let mut ex = Executor::new(mode);
             let _lock = lab.lock_for(mode == Mode::DryRun)?;
             let existed = lab.store().lab()?.is_some();
             let opts = LabUpOptions {
-                userland_proxy,
-                icc,
+                userland_proxy: userland_proxy.unwrap_or(true),
+                icc: icc.unwrap_or(true),
                 engine,
                 firewall_backend,
             };
@@ -45,10 +53,10 @@ pub async fn lab(lab: &Lab, mode: Mode, c: LabCommand) -> Result<i32> {
             ex.close().await;
             let st = st?;
             if existed
-                && (st.userland_proxy != userland_proxy
-                    || st.icc != icc
-                    || st.engine != engine
-                    || st.firewall_backend != firewall_backend)
+                && (userland_proxy.is_some_and(|v| v != st.userland_proxy)
+                    || icc.is_some_and(|v| v != st.icc)
+                    || asked_engine.is_some_and(|e| e != st.engine)
+                    || asked_backend.is_some_and(|b| b != st.firewall_backend))
             {
                 return Err(Error::msg(tr(
                     format!(

@@ -171,21 +171,23 @@ pub enum Command {
 pub enum LabCommand {
     /// Build the lab (also done by the first command that needs it).
     Up {
-        /// Docker's --userland-proxy: false switches to hairpin NAT and route_localnet.
-        #[arg(long, default_value = "true", action = clap::ArgAction::Set)]
-        userland_proxy: bool,
-        /// Docker's --icc: false stops containers on docker0 from talking to each other
-        /// (except over legacy links).
-        #[arg(long, default_value = "true", action = clap::ArgAction::Set)]
-        icc: bool,
-        /// Whose iptables layout the daemon writes: 27 (classic, as in the articles),
-        /// 28 (DOCKER-FORWARD, raw-table drops) or 29 (DOCKER-INTERNAL).
-        #[arg(long, default_value = "27", value_parser = ["27", "28", "29"])]
-        engine: String,
-        /// Docker's --firewall-backend: iptables, or nftables (Docker 29 only: its own
-        /// table `ip docker-bridges` instead of iptables rules).
-        #[arg(long, default_value = "iptables", value_parser = ["iptables", "nftables"])]
-        firewall_backend: String,
+        // No clap defaults: on a lab that runs already, only the flags typed must match.
+        /// Docker's --userland-proxy (default true): false switches to hairpin NAT and
+        /// route_localnet.
+        #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+        userland_proxy: Option<bool>,
+        /// Docker's --icc (default true): false stops containers on docker0 from talking
+        /// to each other (except over legacy links).
+        #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+        icc: Option<bool>,
+        /// Whose iptables layout the daemon writes: 27 (default: classic, as in the
+        /// articles), 28 (DOCKER-FORWARD, raw-table drops) or 29 (DOCKER-INTERNAL).
+        #[arg(long, value_parser = ["27", "28", "29"])]
+        engine: Option<String>,
+        /// Docker's --firewall-backend: iptables (default), or nftables (Docker 29 only:
+        /// its own table `ip docker-bridges` instead of iptables rules).
+        #[arg(long, value_parser = ["iptables", "nftables"])]
+        firewall_backend: Option<String>,
     },
     /// Remove everything of the lab: namespaces, links, rules, processes, files.
     Down,

@@ -21,6 +21,9 @@ pub enum Side {
 pub struct Row {
     /// Which engines write it.
     pub side: Side,
+    /// Both engines write it, at different places (inserted by one, appended by the
+    /// other): it stands once on each side, and counts as the same rule.
+    pub moved: bool,
     /// The line and its reason.
     #[serde(flatten)]
     pub line: Line,
@@ -54,6 +57,15 @@ impl Comparison {
             .filter(|r| r.line.rule.starts_with("-A "));
         let (mut a, mut b, mut both) = (0, 0, 0);
         for r in rules {
+            if r.moved {
+                // Counted once, on its first side, as a rule both write.
+                if r.side == Side::First {
+                    a += 1;
+                    b += 1;
+                    both += 1;
+                }
+                continue;
+            }
             match r.side {
                 Side::Both => {
                     a += 1;
@@ -87,6 +99,7 @@ pub fn align(a: &[Line], b: &[Line]) -> Vec<Row> {
     let mut rows = Vec::new();
     let row = |side, line: &Line| Row {
         side,
+        moved: false,
         line: line.clone(),
     };
     while i < n || j < m {
@@ -101,6 +114,23 @@ pub fn align(a: &[Line], b: &[Line]) -> Vec<Row> {
             rows.push(row(Side::Second, &b[j]));
             j += 1;
         }
+    }
+    let first: Vec<String> = rows
+        .iter()
+        .filter(|r| r.side == Side::First)
+        .map(|r| r.line.rule.clone())
+        .collect();
+    let second: Vec<String> = rows
+        .iter()
+        .filter(|r| r.side == Side::Second)
+        .map(|r| r.line.rule.clone())
+        .collect();
+    for r in &mut rows {
+        r.moved = match r.side {
+            Side::First => second.contains(&r.line.rule),
+            Side::Second => first.contains(&r.line.rule),
+            Side::Both => false,
+        };
     }
     rows
 }
@@ -166,5 +196,12 @@ mod tests {
             }],
         };
         assert_eq!(c.counts(), (2, 2, 1));
+        let moved = align(&lines(&["-A X 1", "-A X 2"]), &lines(&["-A X 2", "-A X 1"]));
+        assert!(
+            moved
+                .iter()
+                .filter(|r| r.side != Side::Both)
+                .all(|r| r.moved)
+        );
     }
 }

@@ -183,6 +183,11 @@ pub async fn run(s: &Scenario, engines: [Engine; 2], view: View) -> Result<Strin
                 "scenario": s,
                 "engines": engines.map(|e| e.major()),
                 "tables": c.tables,
+                "rules": {
+                    "first": c.counts().0,
+                    "second": c.counts().1,
+                    "same": c.counts().2,
+                },
                 "changes": Engine::ALL
                     .into_iter()
                     .filter(|e| *e > engines[0].min(engines[1]) && *e <= engines[0].max(engines[1]))

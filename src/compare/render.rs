@@ -51,10 +51,15 @@ fn table_title(table: &str, p: Paint) -> String {
 }
 
 fn marked(row: &Row, p: Paint) -> String {
+    let moved = if row.moved {
+        p.dim(&tr("  (moved: both write it)", "  （位置变了：两边都有）"))
+    } else {
+        String::new()
+    };
     match row.side {
         Side::Both => format!("  {}", row.line.rule),
-        Side::First => p.bad(&format!("- {}", row.line.rule)),
-        Side::Second => p.good(&format!("+ {}", row.line.rule)),
+        Side::First => p.bad(&format!("- {}", row.line.rule)) + &moved,
+        Side::Second => p.good(&format!("+ {}", row.line.rule)) + &moved,
     }
 }
 
@@ -81,21 +86,22 @@ pub fn diff(c: &Comparison, s: &Scenario) -> String {
 }
 
 /// A rule cut into lines of at most `w` columns, between its words where it can be
-/// (a word longer than a line is cut); continuing lines are indented by two.
+/// (a word longer than a line is cut); continuing lines are indented by four, twice
+/// the reason's indent, so the two stay apart without color.
 fn pieces(s: &str, w: usize) -> Vec<String> {
     let mut out: Vec<String> = vec![String::new()];
     for word in s.split(' ') {
         let last = out.len() - 1;
         let started = !out[last].trim().is_empty();
         if started && text_width(&out[last]) + 1 + text_width(word) > w {
-            out.push("  ".into());
+            out.push("    ".into());
         } else if started {
             out[last].push(' ');
         }
         for ch in word.chars() {
             let last = out.len() - 1;
             if text_width(&out[last]) + 1 > w {
-                out.push("  ".into());
+                out.push("    ".into());
             }
             out.last_mut().expect("one piece").push(ch);
         }
@@ -113,6 +119,7 @@ pub fn side_by_side(c: &Comparison, s: &Scenario) -> String {
     let p = paint();
     // Two columns want more room than prose: up to 200 on a wide terminal.
     let total = crate::lesson::ui::terminal_columns()
+        .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
         .unwrap_or(100)
         .clamp(60, 200);
     let col = total.saturating_sub(3) / 2;
@@ -217,12 +224,12 @@ mod tests {
         assert!(p.iter().all(|l| text_width(l) <= 30), "{p:?}");
         assert_eq!(p.concat().replace(' ', ""), "x".repeat(70));
         let r = "-A DOCKER-CT -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT";
-        let p = pieces(r, 42);
+        let p = pieces(r, 44);
         assert_eq!(
             p,
             [
                 "-A DOCKER-CT -o docker0 -m conntrack",
-                "  --ctstate RELATED,ESTABLISHED -j ACCEPT"
+                "    --ctstate RELATED,ESTABLISHED -j ACCEPT"
             ]
         );
     }

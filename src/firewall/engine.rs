@@ -93,8 +93,12 @@ impl Engine {
                     "raw 表的 PREROUTING 丢弃从网桥外直接路由到容器地址的包，以及从 lo 以外访问只映射在 127.0.0.1 上的端口的包",
                 ),
                 tr(
-                    "with the userland proxy on, a published port no longer gets its own `-s C -d C` MASQUERADE, and DOCKER-USER no longer ends in `-j RETURN` (28.2.2)",
-                    "开着 userland proxy 时，端口映射不再带那条 `-s C -d C` 的 MASQUERADE；DOCKER-USER 末尾也不再有 `-j RETURN`（28.2.2）",
+                    "with docker-proxy on, a published port no longer gets its own `-s C -d C` MASQUERADE (28.0)",
+                    "开着 docker-proxy 时，端口映射不再带那条 `-s C -d C` 的 MASQUERADE（28.0）",
+                ),
+                tr(
+                    "DOCKER-USER no longer ends in `-j RETURN` (28.2.2)",
+                    "DOCKER-USER 末尾不再有 `-j RETURN`（28.2.2）",
                 ),
             ],
             Engine::V29 => vec![
@@ -103,8 +107,8 @@ impl Engine {
                     "29 去掉了 DOCKER-ISOLATION-STAGE-1/2：网络之间的隔离改由 DOCKER 链里每个网桥的 DROP 和 raw 表的丢弃规则完成",
                 ),
                 tr(
-                    "--internal networks have their walls in DOCKER-INTERNAL, and nat DOCKER has no `-i br -j RETURN` (the DNAT rules' `! -i br` does that)",
-                    "--internal 内部网络的隔离墙放在 DOCKER-INTERNAL 链；nat 表的 DOCKER 链不再有 `-i br -j RETURN`（DNAT 规则里的 `! -i br` 已经管了）",
+                    "--internal networks have their walls in DOCKER-INTERNAL; with docker-proxy on, nat DOCKER has no `-i br -j RETURN` any more (the DNAT rules' `! -i br` does that)",
+                    "--internal 内部网络的隔离墙放在 DOCKER-INTERNAL 链；开着 docker-proxy 时，nat 表的 DOCKER 链不再有 `-i br -j RETURN`（DNAT 规则里的 `! -i br` 已经管了）",
                 ),
             ],
         }

@@ -46,8 +46,8 @@ pub fn bridge_jump() -> String {
 /// `DOCKER-FORWARD -j DOCKER-INTERNAL` (29).
 pub fn internal_jump() -> String {
     tr(
-        "internal networks' walls (29 replaced the two isolation stages with this chain)",
-        "内部网络的隔离墙（29 用这条链取代了两级隔离链）",
+        "the walls of --internal networks (up to 28 they were in DOCKER-ISOLATION-STAGE-1)",
+        "--internal 内部网络的隔离墙（28 及以前放在 DOCKER-ISOLATION-STAGE-1 里）",
     )
 }
 

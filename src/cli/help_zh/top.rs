@@ -96,19 +96,19 @@ pub(super) const ARGS: &[ArgTexts] = &[
         args: &[
             (
                 "userland_proxy",
-                "Docker 的 --userland-proxy：设为 false 时\n改用 hairpin NAT 和 route_localnet",
+                "Docker 的 --userland-proxy（默认 true）：设为 false 时\n改用 hairpin NAT 和 route_localnet",
             ),
             (
                 "icc",
-                "Docker 的 --icc：设为 false 时，\ndocker0 上的容器不能互相通信（旧式 link 除外）",
+                "Docker 的 --icc（默认 true）：设为 false 时，\ndocker0 上的容器不能互相通信（旧式 link 除外）",
             ),
             (
                 "engine",
-                "按哪个版本的 Docker 写 iptables 规则：27（经典布局，\n和文章一致）、28（DOCKER-FORWARD 链、raw 表丢弃）\n或 29（DOCKER-INTERNAL 链）",
+                "按哪个版本的 Docker 写 iptables 规则：27（默认，经典\n布局，和文章一致）、28（DOCKER-FORWARD 链、raw 表丢弃）\n或 29（DOCKER-INTERNAL 链）",
             ),
             (
                 "firewall_backend",
-                "Docker 的 --firewall-backend：iptables，或 nftables\n（仅限 Docker 29：写自己的 ip docker-bridges 表，\n不写 iptables 规则）",
+                "Docker 的 --firewall-backend：iptables（默认），\n或 nftables（仅限 Docker 29：写自己的\nip docker-bridges 表，不写 iptables 规则）",
             ),
         ],
     },
