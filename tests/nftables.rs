@@ -343,7 +343,16 @@ fn the_backend_is_shown_and_kept() {
     assert!(info.contains(" Firewall Backend: nftables"), "{info}");
     let rules = lab.ok(&["show", "rules"]);
     assert!(rules.contains("table ip docker-bridges"), "{rules}");
-    let o = lab.fails(&["lab", "up", "--engine", "29"]);
+    // Flags left out are no conflict; another backend typed is.
+    lab.ok(&["lab", "up", "--engine", "29"]);
+    let o = lab.fails(&[
+        "lab",
+        "up",
+        "--engine",
+        "29",
+        "--firewall-backend",
+        "iptables",
+    ]);
     let e = stderr(&o);
     assert!(
         e.contains("--firewall-backend nftables")
