@@ -34,91 +34,6 @@ fn expected(engine: &str, scenario: &str, table: &str) -> Vec<String> {
     out
 }
 
-/// Build one scenario of Docker's dumps in a fresh lab under `engine`.
-fn build(lab: &Lab, engine: &str, scenario: &str) {
-    let proxy = if scenario.ends_with("noproxy") {
-        "false"
-    } else {
-        "true"
-    };
-    lab.ok(&["lab", "up", "--engine", engine, "--userland-proxy", proxy]);
-    let bridge1 = |extra: &[&str]| {
-        let mut a = vec![
-            "network",
-            "create",
-            "-o",
-            "com.docker.network.bridge.name=bridge1",
-            "--subnet",
-            "192.0.2.0/24",
-            "--gateway",
-            "192.0.2.1",
-        ];
-        a.extend_from_slice(extra);
-        a.push("bridge1");
-        lab.ok(&a);
-    };
-    let c1 = |port: &str| {
-        lab.run_d(
-            "c1",
-            &[
-                "--network",
-                "bridge1",
-                "-p",
-                port,
-                "busybox",
-                "sleep",
-                "600",
-            ],
-        );
-    };
-    match scenario {
-        "new-daemon" => {}
-        "usernet-portmap" | "usernet-portmap-noproxy" => {
-            bridge1(&[]);
-            c1("8080:80");
-        }
-        "usernet-portmap-lo" => {
-            bridge1(&[]);
-            c1("127.0.0.1:8080:80");
-        }
-        "usernet-portmap-noicc" => {
-            bridge1(&["-o", "com.docker.network.bridge.enable_icc=false"]);
-            c1("8080:80");
-        }
-        "usernet-internal" => {
-            lab.ok(&[
-                "network",
-                "create",
-                "-o",
-                "com.docker.network.bridge.name=bridgeICC",
-                "--internal",
-                "--subnet",
-                "192.0.2.0/24",
-                "--gateway",
-                "192.0.2.1",
-                "netICC",
-            ]);
-            lab.run_d("c1", &["--network", "netICC", "busybox", "sleep", "600"]);
-            lab.ok(&[
-                "network",
-                "create",
-                "-o",
-                "com.docker.network.bridge.name=bridgeNoICC",
-                "-o",
-                "com.docker.network.bridge.enable_icc=false",
-                "--internal",
-                "--subnet",
-                "192.168.100.0/24",
-                "--gateway",
-                "192.168.100.1",
-                "netNoICC",
-            ]);
-            lab.run_d("c2", &["--network", "netNoICC", "busybox", "sleep", "600"]);
-        }
-        other => panic!("unknown scenario {other}"),
-    }
-}
-
 /// The lab host's `iptables -t TABLE -S`, line by line.
 fn listing(lab: &Lab, table: &str) -> Vec<String> {
     exec_in_ok(&lab.host(), &["iptables", "-t", table, "-S"])
@@ -129,7 +44,7 @@ fn listing(lab: &Lab, table: &str) -> Vec<String> {
 
 fn check_listing(engine: &str, scenario: &str) {
     let lab = Lab::new(&format!("eng{engine}_{scenario}"));
-    build(&lab, engine, scenario);
+    build_scenario(&lab, &["--engine", engine], scenario);
     for table in ["filter", "nat", "raw"] {
         let want = expected(engine, scenario, table);
         let seen = listing(&lab, table);

@@ -17,6 +17,9 @@ pub use kernel::*;
 mod pty;
 #[allow(unused_imports)]
 pub use pty::*;
+mod scenarios;
+#[allow(unused_imports)]
+pub use scenarios::*;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_dockernet");
